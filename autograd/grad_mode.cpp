@@ -1,0 +1,12 @@
+#include "autograd/grad_mode.h"
+
+namespace maskdet::autograd {
+
+namespace {
+thread_local bool grad_enabled = true;
+}
+
+bool GradMode::enabled() { return grad_enabled; }
+void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }
+
+}  // namespace maskdet::autograd

@@ -1,0 +1,62 @@
+// Helpers shared by the test suites.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "tensor/creation.h"
+
+namespace maskdet::test {
+
+// Float64 N(0, 1) values from a private seed; requires_grad on by default (for gradcheck).
+inline Tensor randn64(const Shape& shape, uint64_t seed, bool requires_grad = true) {
+  Generator g(seed);
+  Tensor t = randn(shape, {DType::Float64}, &g);
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+// Float64 uniform values in [lo, hi) from a private seed.
+inline Tensor rand64(const Shape& shape, uint64_t seed, double lo, double hi, bool requires_grad = true) {
+  Generator g(seed);
+  Tensor t = rand(shape, {DType::Float64}, &g, lo, hi);
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+// Gradcheck that prints the worst element when it fails.
+#define EXPECT_GRADCHECK(fn, inputs, ...)                                                              \
+  do {                                                                                                 \
+    auto maskdet_gc = ::maskdet::autograd::gradcheck(fn, inputs __VA_OPT__(, ) __VA_ARGS__);          \
+    EXPECT_TRUE(maskdet_gc.ok) << "gradcheck failed, worst element: " << maskdet_gc.worst;            \
+    EXPECT_GT(maskdet_gc.elements_checked, 0);                                                         \
+  } while (0)
+
+// Every element within atol + rtol * |expected|; reports the worst one.
+inline ::testing::AssertionResult tensors_near(const Tensor& actual, const Tensor& expected, double atol,
+                                               double rtol = 0) {
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shapes differ: " << shape_str(actual.shape()) << " vs "
+                                         << shape_str(expected.shape());
+  const auto a = actual.to_vector<double>();
+  const auto e = expected.to_vector<double>();
+  double worst = 0;
+  size_t worst_i = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double excess = std::abs(a[i] - e[i]) - (atol + rtol * std::abs(e[i]));
+    if (excess > worst || std::isnan(a[i]) != std::isnan(e[i])) {
+      worst = std::isnan(excess) ? INFINITY : excess;
+      worst_i = i;
+    }
+  }
+  if (worst > 0)
+    return ::testing::AssertionFailure() << "worst element (flat " << worst_i << "): actual " << a[worst_i]
+                                         << ", expected " << e[worst_i] << " (atol " << atol << ", rtol " << rtol
+                                         << ")";
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace maskdet::test
