@@ -88,6 +88,7 @@ struct Pool2dOptions {
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options);
 // Nearest-neighbour upsampling to (out_h, out_w), PyTorch's 'nearest' index rule: src = floor(dst * in / out).
 Tensor upsample_nearest2d(const Tensor& x, int64_t out_h, int64_t out_w);
+// To floor(in * scale); as PyTorch, output pixels then map back with src = floor(dst / scale).
 Tensor upsample_nearest2d(const Tensor& x, double scale);
 
 // ---- normalisation (autograd/ops/batch_norm.cpp) ----
@@ -115,5 +116,12 @@ struct FocalLossOptions {
 // scales each element; 0 ignores it (e.g. anchors between the IoU thresholds).
 Tensor sigmoid_focal_loss(const Tensor& logits, const Tensor& targets, const FocalLossOptions& options = {},
                           const Tensor& weight = Tensor(), Reduction reduction = Reduction::Sum);
+
+// ---- group normalisation (autograd/ops/group_norm.cpp) ----
+// x: (N, C, *spatial); the C channels split into num_groups groups of consecutive channels, each
+// (sample, group) normalised with its own mean and biased variance, then weight, bias: (C) or
+// undefined (no affine) applied per channel, as torch.nn.functional.group_norm (Wu & He 2018).
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
 
 }  // namespace maskdet

@@ -86,6 +86,20 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
 
+void Tensor::set_data(const Tensor& other) const {
+  MASKDET_CHECK(is_leaf(), "set_data: only leaf tensors can have their data replaced");
+  MASKDET_CHECK(!requires_grad() || is_floating(other.dtype()), "set_data: a tensor that requires grad needs float data, got ",
+                dtype_name(other.dtype()));
+  impl_->storage = other.storage();
+  impl_->shape = other.shape();
+  impl_->strides = other.strides();
+  impl_->offset = other.offset();
+  impl_->dtype = other.dtype();
+  if (impl_->grad && (impl_->grad->shape != impl_->shape || impl_->grad->dtype != impl_->dtype ||
+                     impl_->grad->storage->device() != other.device()))
+    impl_->grad = nullptr;  // a stale gradient of another shape, dtype or device would be wrong
+}
+
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.storage();

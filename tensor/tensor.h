@@ -103,6 +103,10 @@ class Tensor {
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
   // Same data, cut from the graph: no grad_fn, requires_grad false.
   Tensor detach() const;
+  // Points this tensor (every handle sharing its TensorImpl) at other's data: storage, shape,
+  // strides, offset and dtype; autograd flags stay. How modules move parameters between devices
+  // or load weights without breaking the handles layers hold. Leaves only.
+  void set_data(const Tensor& other) const;
 
   // ---- views (no copy; differentiable) ----
   Tensor view(const Shape& shape) const;     // needs compatible strides; -1 infers one dim

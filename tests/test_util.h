@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <string>
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
@@ -58,5 +59,27 @@ inline ::testing::AssertionResult tensors_near(const Tensor& actual, const Tenso
                                          << ")";
   return ::testing::AssertionSuccess();
 }
+
+// The message of the maskdet::Error fn() throws ("" when it throws none).
+template <class Fn>
+std::string error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Expects fn() to throw a maskdet::Error whose message contains `needle`.
+template <class Fn>
+void expect_error_containing(Fn&& fn, const std::string& needle) {
+  const std::string message = error_message(fn);
+  if (message.empty()) ADD_FAILURE() << "no error thrown, expected one mentioning '" << needle << "'";
+  else EXPECT_NE(message.find(needle), std::string::npos) << message;
+}
+
+#define EXPECT_ERROR_CONTAINS(statement, needle)                                                   \
+  ::maskdet::test::expect_error_containing([&] { statement; }, needle)
 
 }  // namespace maskdet::test

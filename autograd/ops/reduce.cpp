@@ -4,6 +4,7 @@
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/creation.h"
+#include "tensor/kernels/index.h"
 #include "tensor/kernels/reduce.h"
 
 namespace maskdet {
@@ -63,6 +64,44 @@ Tensor Tensor::sum(const std::vector<int64_t>& dims, bool keepdim) const { retur
 Tensor Tensor::mean() const { return maskdet::mean(*this); }
 Tensor Tensor::mean(const std::vector<int64_t>& dims, bool keepdim) const {
   return maskdet::mean(*this, dims, keepdim);
+}
+
+
+// max over one dim: the kernel records the argmax, and the backward scatters the gradient
+// there (first maximum on ties, so exactly one input per output gets it).
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
+  MASKDET_CHECK(x.defined(), "max: undefined input");
+  if (x.dim() == 0) {
+    normalize_dim(dim, 0, "max");
+    return max(x.reshape({1}), 0, false);
+  }
+  dim = normalize_dim(dim, x.dim(), "max");
+  MASKDET_CHECK(x.size(dim) > 0, "max: cannot take the max over dim ", dim, " of size 0 (input ",
+                shape_str(x.shape()), ")");
+  const Shape kshape = keepdim_shape(x.shape(), {dim});
+  Tensor values = empty(kshape, x.options());
+  const Tensor kept_indices = empty(kshape, x.options().with_dtype(DType::Int64));
+  kernels::max_forward(x.detach(), dim, values, kept_indices);
+  Tensor indices = kept_indices;
+  if (!keepdim) {
+    const Shape dropped = dropped_shape(x.shape(), {dim});
+    values = make_view(values, dropped, contiguous_strides(dropped), 0);
+    indices = make_view(kept_indices, dropped, contiguous_strides(dropped), 0);
+  }
+  const Shape in_shape = x.shape();
+  const TensorOptions opts = x.options();
+  record("MaxBackward", {x}, values, [=](const Tensor& g) -> std::vector<Tensor> {
+    Tensor gx = zeros(in_shape, opts);
+    kernels::gather_backward(g.reshape(kshape), dim, kept_indices, gx);
+    return {gx};
+  });
+  return {values, indices};
+}
+
+Tensor max(const Tensor& x) {
+  MASKDET_CHECK(x.defined() && x.numel() > 0, "max: input ", x.defined() ? shape_str(x.shape()) : "undefined",
+                " has no elements");
+  return max(x.reshape({-1}), 0).values;
 }
 
 }  // namespace maskdet

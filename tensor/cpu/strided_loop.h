@@ -61,6 +61,25 @@ inline void check_same_shape(const Tensor& t, const Shape& shape, const char* ke
                 shape_str(shape));
 }
 
+// Checks an operand that goes with x: its shape and that it shares x's dtype. An undefined
+// tensor is allowed only when `optional` (e.g. batch norm without affine weights).
+inline void check_operand(const Tensor& t, const Tensor& x, const Shape& shape, const char* kernel, const char* what,
+                          bool optional) {
+  if (!t.defined()) {
+    MASKDET_CHECK(optional, kernel, ": ", what, " must be defined");
+    return;
+  }
+  check_same_shape(t, shape, kernel, what);
+  MASKDET_CHECK(t.dtype() == x.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), " but x is ",
+                dtype_name(x.dtype()));
+}
+
+// The data pointer of an optional operand, null when it is undefined.
+template <class T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
 }  // namespace maskdet::cpu
 
 namespace maskdet::cpu {

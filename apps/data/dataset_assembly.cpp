@@ -1,0 +1,116 @@
+// From read annotations to a checked Dataset (dataset_assembly.h).
+#include "apps/data/dataset_assembly.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "tensor/error.h"
+
+namespace maskdet::data {
+
+std::vector<std::string> discover_classes(const std::vector<NamedImage>& images) {
+  std::set<std::string> names;
+  for (const auto& image : images)
+    for (const auto& box : image.boxes) names.insert(box.class_name);
+  return {names.begin(), names.end()};
+}
+
+namespace {
+
+std::string box_str(float x1, float y1, float x2, float y2) {
+  std::ostringstream os;
+  os << '(' << x1 << ", " << y1 << ", " << x2 << ", " << y2 << ')';
+  return os.str();
+}
+
+std::string class_list_str(const std::vector<std::string>& classes) {
+  std::string s;
+  for (const auto& c : classes) s += (s.empty() ? "" : ", ") + c;
+  return s.empty() ? "none" : s;
+}
+
+BoxAnnotation checked_box(const NamedBox& named, const std::map<std::string, int>& class_ids,
+                          const std::vector<std::string>& classes, PixelSize image, OutOfImagePolicy policy,
+                          LoadReport& report) {
+  const auto& w = named.where;
+  MASKDET_CHECK(named.x2 > named.x1, w, ": x2 (", named.x2, ") must be greater than x1 (", named.x1, ")");
+  MASKDET_CHECK(named.y2 > named.y1, w, ": y2 (", named.y2, ") must be greater than y1 (", named.y1, ")");
+  const auto id = class_ids.find(named.class_name);
+  MASKDET_CHECK(id != class_ids.end(), w, ": unknown class '", named.class_name,
+                "' (classes: ", class_list_str(classes), ")");
+  BoxAnnotation box{named.x1, named.y1, named.x2, named.y2, id->second, named.difficult};
+  if (image.width <= 0 || image.height <= 0) return box;
+
+  const float width = static_cast<float>(image.width), height = static_cast<float>(image.height);
+  const bool outside = box.x1 < 0 || box.y1 < 0 || box.x2 > width || box.y2 > height;
+  if (!outside) return box;
+  const std::string what = w + ": box " + box_str(box.x1, box.y1, box.x2, box.y2) + " extends outside the " +
+                           std::to_string(image.width) + "x" + std::to_string(image.height) + " image";
+  MASKDET_CHECK(policy == OutOfImagePolicy::Clip, what);
+  box.x1 = std::clamp(box.x1, 0.f, width);
+  box.x2 = std::clamp(box.x2, 0.f, width);
+  box.y1 = std::clamp(box.y1, 0.f, height);
+  box.y2 = std::clamp(box.y2, 0.f, height);
+  MASKDET_CHECK(box.x2 > box.x1 && box.y2 > box.y1, what, " and lies entirely outside it");
+  report.warn(what + "; clipped to " + box_str(box.x1, box.y1, box.x2, box.y2));
+  return box;
+}
+
+ImageAnnotation checked_image(NamedImage& named, const std::map<std::string, int>& class_ids,
+                              const std::vector<std::string>& classes, const LoadOptions& options,
+                              LoadReport& report, const ImageSizeProbe& probe) {
+  ImageAnnotation image{named.image_path, named.width, named.height, {}};
+  if (options.check_images != ImageCheck::None) {
+    std::error_code ec;
+    MASKDET_CHECK(std::filesystem::is_regular_file(named.image_path, ec), named.where, ": image ", named.image_path,
+                  " not found");
+  }
+  if (options.check_images == ImageCheck::Decodes && probe) {
+    PixelSize real;
+    try {
+      real = probe(named.image_path);
+    } catch (const Error& e) {
+      MASKDET_FAIL(named.where, ": ", e.what());
+    }
+    if (image.width > 0 && (image.width != real.width || image.height != real.height))
+      report.warn(named.where + ": the annotation says " + std::to_string(image.width) + "x" +
+                  std::to_string(image.height) + " but " + named.image_path + " decodes to " +
+                  std::to_string(real.width) + "x" + std::to_string(real.height) + "; the boxes are checked against the latter");
+    image.width = real.width;
+    image.height = real.height;
+  }
+  // Warnings of an image that turns out bad are not worth reporting: it is skipped whole.
+  LoadReport image_report(SIZE_MAX);
+  for (const auto& box : named.boxes)
+    image.boxes.push_back(checked_box(box, class_ids, classes, {image.height, image.width}, options.out_of_image,
+                                      image_report));
+  for (const auto& m : image_report.warning_messages()) report.warn(m);
+  return image;
+}
+
+}  // namespace
+
+Dataset assemble_dataset(std::vector<NamedImage> images, const std::vector<std::string>& classes,
+                         const LoadOptions& options, LoadReport& report, const ImageSizeProbe& probe) {
+  Dataset dataset;
+  dataset.classes = classes.empty() ? discover_classes(images) : classes;
+  std::map<std::string, int> class_ids;
+  for (size_t i = 0; i < dataset.classes.size(); ++i) {
+    MASKDET_CHECK(class_ids.emplace(dataset.classes[i], static_cast<int>(i)).second, "class '", dataset.classes[i],
+                  "' is listed twice");
+  }
+  for (auto& named : images) {
+    try {
+      dataset.images.push_back(checked_image(named, class_ids, dataset.classes, options, report, probe));
+    } catch (const Error& e) {
+      if (!options.skip_bad) throw;
+      report.skip(e.what());
+    }
+  }
+  return dataset;
+}
+
+}  // namespace maskdet::data

@@ -1,0 +1,128 @@
+// The detection evaluator: VOC and COCO average precision, thresholded precision and recall,
+// precision-recall curves, and the JSON report; see detection_eval.h.
+#include "apps/eval/detection_eval.h"
+
+#include <cmath>
+
+#include "apps/eval/coco_ap.h"
+#include "apps/eval/json_writer.h"
+#include "tensor/error.h"
+
+namespace maskdet::eval {
+namespace {
+
+void check_box(const Box& b, size_t image, const char* what) {
+  MASKDET_CHECK(std::isfinite(b.x1) && std::isfinite(b.y1) && std::isfinite(b.x2) && std::isfinite(b.y2),
+                "evaluate_detections: image ", image, ": a ", what, " box has a coordinate that is not finite");
+  MASKDET_CHECK(b.x2 >= b.x1 && b.y2 >= b.y1, "evaluate_detections: image ", image, ": a ", what, " box (", b.x1, ", ",
+                b.y1, ", ", b.x2, ", ", b.y2, ") has x2 < x1 or y2 < y1");
+}
+
+void check_inputs(const std::vector<ImageAnnotations>& images, const EvalOptions& options) {
+  const int num_classes = static_cast<int>(options.class_names.size());
+  MASKDET_CHECK(num_classes > 0, "evaluate_detections: no class names");
+  for (int a = 0; a < num_classes; ++a)  // they key the JSON report
+    for (int b = a + 1; b < num_classes; ++b)
+      MASKDET_CHECK(options.class_names[a] != options.class_names[b], "evaluate_detections: class name '",
+                    options.class_names[a], "' appears twice");
+  auto check_class = [&](int class_id, size_t image) {
+    MASKDET_CHECK(class_id >= 0 && class_id < num_classes, "evaluate_detections: image ", image, ": class id ",
+                  class_id, " outside [0, ", num_classes, ")");
+  };
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (const GroundTruth& g : images[i].ground_truth) {
+      check_class(g.class_id, i);
+      check_box(g.box, i, "ground-truth");
+    }
+    for (const Detection& d : images[i].detections) {
+      check_class(d.class_id, i);
+      check_box(d.box, i, "detected");
+      MASKDET_CHECK(std::isfinite(d.score), "evaluate_detections: image ", i, ": a detection score is not finite");
+    }
+  }
+}
+
+std::optional<double> ratio(int64_t numerator, int64_t denominator) {
+  if (denominator == 0) return std::nullopt;
+  return static_cast<double>(numerator) / static_cast<double>(denominator);
+}
+
+// The mean over the classes where the figure is defined.
+std::optional<double> mean_over_classes(const std::vector<ClassEval>& classes,
+                                        std::optional<double> ClassEval::*figure) {
+  double sum = 0;
+  int count = 0;
+  for (const ClassEval& c : classes) {
+    if (!(c.*figure)) continue;
+    sum += *(c.*figure);
+    ++count;
+  }
+  if (count == 0) return std::nullopt;
+  return sum / count;
+}
+
+}  // namespace
+
+EvalResult evaluate_detections(const std::vector<ImageAnnotations>& images, const EvalOptions& options) {
+  check_inputs(images, options);
+  EvalResult result;
+  result.score_threshold = options.score_threshold;
+  result.voc_iou_threshold = options.voc_iou_threshold;
+  result.voc_pixels = options.voc_pixels;
+  result.num_images = static_cast<int64_t>(images.size());
+  DetectionCounts pooled;
+  int64_t pooled_ground_truth = 0;
+  for (int k = 0; k < static_cast<int>(options.class_names.size()); ++k) {
+    ClassEval c;
+    c.name = options.class_names[k];
+    const VocClassMatch voc = match_voc(images, k, options.voc_iou_threshold, options.voc_pixels);
+    c.num_gt = voc.num_positives;
+    c.num_difficult = voc.num_difficult;
+    c.num_det = static_cast<int64_t>(voc.ranked.size());
+    c.ap50 = voc_all_point_ap(voc);
+    c.pr_curve = precision_recall_curve(voc);
+    if (const std::optional<CocoPrecision> coco = coco_precision(images, k, options.coco_max_detections)) {
+      c.ap = coco->average();
+      c.ap50_coco = coco->average_at(kCocoIouIndex50);
+      c.ap75 = coco->average_at(kCocoIouIndex75);
+    }
+    const DetectionCounts counts = counts_at_score(voc, options.score_threshold);
+    c.precision = ratio(counts.true_positives, counts.true_positives + counts.false_positives);
+    c.recall = ratio(counts.true_positives, c.num_gt);
+    pooled.true_positives += counts.true_positives;
+    pooled.false_positives += counts.false_positives;
+    pooled_ground_truth += c.num_gt;
+    result.per_class.push_back(std::move(c));
+  }
+  result.map50 = mean_over_classes(result.per_class, &ClassEval::ap50);
+  result.map = mean_over_classes(result.per_class, &ClassEval::ap);
+  result.map50_coco = mean_over_classes(result.per_class, &ClassEval::ap50_coco);
+  result.map75 = mean_over_classes(result.per_class, &ClassEval::ap75);
+  result.precision = ratio(pooled.true_positives, pooled.true_positives + pooled.false_positives);
+  result.recall = ratio(pooled.true_positives, pooled_ground_truth);
+  return result;
+}
+
+std::string EvalResult::to_json() const {
+  JsonWriter w;
+  w.begin_object().key("per_class").begin_object();
+  for (const ClassEval& c : per_class) {
+    w.key(c.name).begin_object();
+    w.key("ap50").number(c.ap50).key("ap").number(c.ap).key("ap50_coco").number(c.ap50_coco);
+    w.key("ap75").number(c.ap75).key("precision").number(c.precision).key("recall").number(c.recall);
+    w.key("num_gt").integer(c.num_gt).key("num_difficult").integer(c.num_difficult);
+    w.key("num_det").integer(c.num_det);
+    w.end_object();
+  }
+  w.end_object();
+  w.key("map50").number(map50).key("map").number(map).key("map50_coco").number(map50_coco);
+  w.key("map75").number(map75).key("precision").number(precision).key("recall").number(recall);
+  w.key("score_threshold").number(score_threshold).key("voc_iou_threshold").number(voc_iou_threshold);
+  w.key("voc_pixels").string(voc_pixels == PixelConvention::Inclusive ? "inclusive" : "continuous");
+  w.key("num_images").integer(num_images);
+  if (seconds_per_image) w.key("seconds_per_image").number(*seconds_per_image);
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace maskdet::eval

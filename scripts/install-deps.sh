@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing maskdet needs on a Debian 12 machine (as root, or with sudo).
+# Packages already present are not fetched again, so a warm machine skips apt entirely.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --torch  also Debian's PyTorch, for tools/ (fixtures, benchmarks)
+set -euo pipefail
+packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev)
+if [[ "${1:-}" == "--torch" ]]; then
+  packages+=(python3-torch python3-torchvision python3-numpy)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+else
+  echo "dependencies present: ${packages[*]}"
+fi
