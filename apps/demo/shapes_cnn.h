@@ -1,8 +1,9 @@
 // The first end-to-end proof of the framework: a little CNN
 //   conv3x3(1->8) -> batch norm -> relu -> max-pool 2
 //   conv3x3(8->16) -> batch norm -> relu -> max-pool 2 -> linear(16*4*4 -> 1)
-// trained with SGD + momentum and binary cross-entropy on generated shapes (shapes_data.h).
-// Written with the functional ops only (the Module API comes with the layers).
+// trained with SGD + momentum and binary cross-entropy on generated shapes (shapes_data.h):
+// the framework's layers (nn::Sequential of Conv2d, BatchNorm2d, ReLU, MaxPool2d, Linear), its
+// autograd and its optimiser, end to end.
 #pragma once
 #include <functional>
 #include <vector>

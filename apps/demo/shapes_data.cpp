@@ -26,7 +26,7 @@ ShapeBatch make_shape_batch(int64_t n, Generator& gen) {
           const int64_t m = std::max(std::abs(dy), std::abs(dx));
           on = m == r;  // the square's outline only
         }
-        img[y * S + x] = (on ? 1.0f : 0.0f) - 0.25f + 0.3f * static_cast<float>(gen.normal());
+        img[y * S + x] = (on ? 1.0f : 0.0f) - 0.25f + 0.6f * static_cast<float>(gen.normal());
       }
     }
   }
