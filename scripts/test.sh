@@ -2,6 +2,6 @@
 # Installs what is missing, builds, and runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --torch  # PyTorch: the fixture-remaking and interop tests
 scripts/build.sh "$@"
 ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -33,7 +33,7 @@ import sys
 import torch
 import torchvision
 
-from safetensors_writer import write_safetensors
+from safetensors_io import write_safetensors
 
 
 def load_state_dict(path):

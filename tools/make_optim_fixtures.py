@@ -19,10 +19,11 @@ Contents, all float64 (scalars have shape (1)):
 """
 import math
 import os
+import sys
 
 import torch
 
-from safetensors_writer import write_safetensors
+from safetensors_io import write_safetensors
 
 STEPS = 5
 SKIPPED_GRAD = (2, 1)  # (step, parameter) without a gradient
@@ -128,6 +129,8 @@ def main():
         run_clip(name, grads, out)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.path.join(root, "tests", "optim", "data", "optim.safetensors")
+    if "--out" in sys.argv:  # write there instead (scripts/check_fixtures.sh compares the two)
+        path = os.path.join(sys.argv[sys.argv.index("--out") + 1], os.path.basename(path))
     write_safetensors(path, {name: t.to(torch.float64) for name, t in out.items()})
     print(f"wrote {len(out)} tensors to {path}")
 

@@ -50,7 +50,7 @@ retinanet_resnet50_fpn_keys.txt
     retinanet_resnet50_fpn(weights=None, weights_backbone=None) builds it) and "frozen" (with
     FrozenBatchNorm2d, the layout of its pretrained COCO checkpoint). No weights.
 
-The safetensors writer is tools/safetensors_writer.py (deterministic bytes, no package beyond torch).
+The safetensors writer is tools/safetensors_io.py (deterministic bytes, no package beyond torch).
 """
 import argparse
 import os
@@ -68,7 +68,7 @@ from torchvision.ops import boxes as box_ops
 from torchvision.ops.feature_pyramid_network import LastLevelP6P7
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from safetensors_writer import write_safetensors
+from safetensors_io import write_safetensors
 
 IMAGE_HEIGHT, IMAGE_WIDTH = 128, 160
 NUM_CLASSES = 2

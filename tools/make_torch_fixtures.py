@@ -11,14 +11,14 @@ Everything is float32 except integer indices (int64). Tensors are named
 The output is byte-identical from run to run (fixed seed, one thread, sorted header), so
 `git diff` shows only real changes.
 
-The file is written by tools/safetensors_writer.py (no package beyond torch).
+The file is written by tools/safetensors_io.py (no package beyond torch).
 """
 import os
 import sys
 
 import torch
 
-from safetensors_writer import write_safetensors
+from safetensors_io import write_safetensors
 import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -147,8 +147,10 @@ def build():
 def main():
     tensors = build()
     metadata = {"generator": "tools/make_torch_fixtures.py", "torch": torch.__version__.split("+")[0]}
-    size = write_safetensors(OUTPUT, tensors, metadata)
-    print("wrote %s: %d tensors, %d bytes" % (os.path.relpath(OUTPUT, ROOT), len(tensors), size))
+    # --out DIR writes there instead (scripts/check_fixtures.sh compares the two)
+    output = os.path.join(sys.argv[sys.argv.index("--out") + 1], os.path.basename(OUTPUT)) if "--out" in sys.argv else OUTPUT
+    size = write_safetensors(output, tensors, metadata)
+    print("wrote %s: %d tensors, %d bytes" % (output, len(tensors), size))
     return 0
 
 

@@ -12,6 +12,9 @@ void copy(const Tensor& src, const Tensor& dst);
 namespace cpu {
 void copy(const Tensor& src, const Tensor& dst);  // both on the CPU
 }
+namespace cuda {
+void copy(const Tensor& src, const Tensor& dst);  // both on the same GPU (cuda/kernels/copy.cu)
+}
 
 // out[...] = value. Any strides. Overwrites out.
 MASKDET_KERNEL(fill, (const Tensor& out, double value), out.device(), out, value)

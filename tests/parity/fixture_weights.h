@@ -14,9 +14,21 @@
 #include <vector>
 
 #include "layers/module.h"
+#include "retinanet/retinanet.h"
 #include "tensor/creation.h"
 
 namespace maskdet::test {
+
+// The torchvision model the fixture script builds: resnet18 with FrozenBatchNorm2d (eps 1e-5),
+// FPN 256 with P6 from P5, default anchors, 2 classes.
+inline RetinaNetConfig parity_retinanet_config() {
+  RetinaNetConfig config;
+  config.backbone = {.depth = 18, .norm = NormLayer::FrozenBatchNorm};
+  config.num_classes = 2;
+  config.fpn_channels = 256;
+  config.p6_source = P6Source::P5;
+  return config;
+}
 
 inline uint64_t fnv1a64(std::string_view text) {
   uint64_t h = 0xCBF29CE484222325ull;

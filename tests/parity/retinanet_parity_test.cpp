@@ -29,17 +29,6 @@ constexpr double kGradientTolerance = 1e-3;
 
 const char* fixture_path() { return MASKDET_SOURCE_DIR "/tests/parity/data/retinanet_r18.safetensors"; }
 
-// The torchvision model the fixture script builds: resnet18 with FrozenBatchNorm2d (eps 1e-5),
-// FPN 256 with P6 from P5, default anchors, 2 classes.
-RetinaNetConfig fixture_config() {
-  RetinaNetConfig config;
-  config.backbone = {.depth = 18, .norm = NormLayer::FrozenBatchNorm};
-  config.num_classes = 2;
-  config.fpn_channels = 256;
-  config.p6_source = P6Source::P5;
-  return config;
-}
-
 double max_abs(const Tensor& t) {
   double m = 0;
   for (double v : t.to_vector<double>()) m = std::max(m, std::abs(v));
@@ -84,7 +73,7 @@ const ParityRun& parity_run() {
   static const ParityRun run = [] {
     ParityRun r;
     r.fixture = load_safetensors(fixture_path());
-    r.model = std::make_shared<RetinaNet>(fixture_config());
+    r.model = std::make_shared<RetinaNet>(test::parity_retinanet_config());
     test::load_fixture_weights(*r.model, r.fixture);
     r.input = r.expected("input").clone();
     r.input.set_requires_grad(true);

@@ -1,5 +1,5 @@
-"""A minimal, deterministic safetensors writer for maskdet's Python tools, so they need nothing
-beyond torch (format: https://huggingface.co/docs/safetensors; the reader is tensor/safetensors.h).
+"""A minimal safetensors reader and deterministic writer for maskdet's Python tools, so they need
+nothing beyond torch (format: https://huggingface.co/docs/safetensors; the reader is tensor/safetensors.h).
 
 Tensors are written in sorted name order, the JSON header with sorted keys and no spaces, padded
 with spaces so the data starts 8-byte aligned: the same input always gives the same bytes.
@@ -41,3 +41,23 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(blob)
     os.replace(temp, path)
     return 8 + len(text) + offset
+
+
+_TORCH_DTYPES = {code: dtype for dtype, code in DTYPES.items()}
+
+
+def read_safetensors(path):
+    """Returns ({name: torch.Tensor}, {metadata}) from a safetensors file (e.g. one maskdet wrote)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + header_len])
+    metadata = header.pop("__metadata__", {})
+    data = blob[8 + header_len:]
+    tensors = {}
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        dtype = _TORCH_DTYPES[entry["dtype"]]
+        flat = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
+        tensors[name] = flat.reshape(entry["shape"])
+    return tensors, metadata
