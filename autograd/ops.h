@@ -124,4 +124,9 @@ Tensor sigmoid_focal_loss(const Tensor& logits, const Tensor& targets, const Foc
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                   double eps = 1e-5);
 
+// ---- SiLU / Swish (autograd/ops/silu.cpp; the worked example of docs/ADDING_A_LAYER.md) ----
+// x * sigmoid(x), as torch.nn.functional.silu; float32 or float64, any shape. Fused: one kernel
+// each way, and the backward recomputes sigmoid from x instead of saving it.
+Tensor silu(const Tensor& x);
+
 }  // namespace maskdet

@@ -1,4 +1,10 @@
+// The CUDA runtime plumbing of cuda/runtime.h. Reference: the CUDA runtime API documentation
+// (cudaGetDeviceCount, cudaMemcpyAsync, cudaSetDevice).
 #include "cuda/runtime.h"
+
+#include "cuda/allocator.h"
+#include "cuda/context.h"
+#include "cuda/pinned.h"
 
 namespace maskdet::cuda {
 
@@ -22,26 +28,36 @@ std::string unavailable_reason() {
   return "";
 }
 
-void* device_malloc(size_t nbytes, int device) {
-  if (nbytes == 0) return nullptr;
-  CUDA_CHECK(cudaSetDevice(device));
-  void* p = nullptr;
-  CUDA_CHECK(cudaMalloc(&p, nbytes));
-  return p;
-}
+void* device_malloc(size_t nbytes, int device) { return caching_malloc(nbytes, device); }
 
-void device_free(void* ptr, int device) {
-  if (!ptr) return;
-  cudaSetDevice(device);
-  cudaFree(ptr);  // never throws from a destructor path
-}
+void device_free(void* ptr, int device) { caching_free(ptr, device); }
 
 void memcpy(void* dst, const void* src, size_t nbytes, CopyKind kind) {
   if (nbytes == 0) return;
+  if (kind == CopyKind::HostToDevice && nbytes >= kPinnedUploadThreshold) {
+    upload_via_pinned(dst, src, nbytes);
+    return;
+  }
   const cudaMemcpyKind k = kind == CopyKind::HostToDevice   ? cudaMemcpyHostToDevice
                            : kind == CopyKind::DeviceToHost ? cudaMemcpyDeviceToHost
                                                             : cudaMemcpyDeviceToDevice;
-  CUDA_CHECK(cudaMemcpy(dst, src, nbytes, k));
+  // On maskdet's stream rather than cudaMemcpy's legacy default stream, so the copy is ordered
+  // after the kernels that produced src and before those that read dst.
+  const cudaStream_t stream = current_stream();
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, k, stream));
+  if (kind != CopyKind::DeviceToDevice) CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+DeviceGuard::DeviceGuard(int device) {
+  CUDA_CHECK(cudaGetDevice(&previous_));
+  if (previous_ != device) {
+    CUDA_CHECK(cudaSetDevice(device));
+    switched_ = true;
+  }
+}
+
+DeviceGuard::~DeviceGuard() {
+  if (switched_) cudaSetDevice(previous_);  // never throws from a destructor
 }
 
 }  // namespace maskdet::cuda

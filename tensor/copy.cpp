@@ -18,18 +18,7 @@ void copy(const Tensor& src, const Tensor& dst) {
                 shape_str(dst.shape()));
   if (src.device().is_cpu() && dst.device().is_cpu()) return cpu::copy(src, dst);
 #ifdef MASKDET_WITH_CUDA
-  if (src.is_cuda() && dst.is_cuda() && src.device() == dst.device()) {
-#ifdef MASKDET_WITH_CUDA_KERNELS
-    return cuda::copy(src, dst);
-#else
-    if (src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype()) {
-      cuda::memcpy(dst.raw_data(), src.raw_data(), src.numel() * dtype_size(src.dtype()),
-                   cuda::CopyKind::DeviceToDevice);
-      return;
-    }
-    no_cuda_kernel("copy (strided or converting)");
-#endif
-  }
+  if (src.is_cuda() && dst.is_cuda() && src.device() == dst.device()) return cuda::copy(src, dst);
   // Between host and device: stage a contiguous host buffer in dst's dtype, then one memcpy.
   if (src.device().is_cpu()) {
     Tensor staged = (src.is_contiguous() && src.dtype() == dst.dtype()) ? src : empty(src.shape(), {dst.dtype()});

@@ -7,23 +7,17 @@
 
 #include "tensor/cpu/parallel.h"
 #include "tensor/kernels/optim.h"
+#include "tensor/kernels/optim_math.h"
 
 namespace maskdet::cpu {
 
 namespace {
+namespace math = kernels::optim_math;
+using math::check_like_param;
 
 constexpr int64_t kUpdateGrain = 16384;
 // Fixed block size for the norm: the blocks, not the threads, decide the summation order.
 constexpr int64_t kNormBlock = 32768;
-
-void check_like_param(const Tensor& t, const Tensor& param, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.defined(), kernel, ": ", what, " is undefined");
-  MASKDET_CHECK(t.shape() == param.shape(), kernel, ": ", what, " has shape ", shape_str(t.shape()),
-                ", the parameter ", shape_str(param.shape()));
-  MASKDET_CHECK(t.dtype() == param.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), ", the parameter ",
-                dtype_name(param.dtype()));
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous");
-}
 
 }  // namespace
 
@@ -39,18 +33,8 @@ void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_
     const T* g = grad.data_ptr<T>();
     T* buf = use_momentum ? momentum_buffer.data_ptr<T>() : nullptr;
     parallel_for(param.numel(), kUpdateGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const double pi = p[i];
-        double d = g[i];
-        if (weight_decay != 0) d = d + weight_decay * pi;
-        if (use_momentum) {
-          const double b = first_step ? d : static_cast<double>(buf[i]) * momentum + (1 - dampening) * d;
-          buf[i] = static_cast<T>(b);
-          // Nesterov looks ahead with the buffer as stored, as PyTorch reads it back.
-          d = nesterov ? d + momentum * static_cast<double>(buf[i]) : static_cast<double>(buf[i]);
-        }
-        p[i] = static_cast<T>(pi + (-lr) * d);
-      }
+      for (int64_t i = begin; i < end; ++i)
+        math::sgd_step(p[i], g[i], buf ? buf + i : nullptr, lr, momentum, dampening, weight_decay, nesterov, first_step);
     });
   });
 }
@@ -61,11 +45,7 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
   check_like_param(grad, param, "adamw_update", "grad");
   check_like_param(exp_avg, param, "adamw_update", "exp_avg");
   check_like_param(exp_avg_sq, param, "adamw_update", "exp_avg_sq");
-  MASKDET_CHECK(step >= 1, "adamw_update: step is ", step, ", the first update is step 1");
-  const double decay = 1 - lr * weight_decay;
-  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));
-  const double neg_step_size = -(lr / bias_correction1);
+  const math::AdamWCoefficients c = math::adamw_coefficients(lr, beta1, beta2, eps, weight_decay, step);
   dispatch_floating(param.dtype(), "adamw_update", [&](auto zero) {
     using T = decltype(zero);
     T* p = param.data_ptr<T>();
@@ -73,23 +53,13 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
     T* m = exp_avg.data_ptr<T>();
     T* v = exp_avg_sq.data_ptr<T>();
     parallel_for(param.numel(), kUpdateGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const double gi = g[i];
-        const double pi = static_cast<double>(p[i]) * decay;
-        m[i] = static_cast<T>(static_cast<double>(m[i]) * beta1 + (1 - beta1) * gi);
-        v[i] = static_cast<T>(static_cast<double>(v[i]) * beta2 + (1 - beta2) * gi * gi);
-        const double denom = std::sqrt(static_cast<double>(v[i])) / bias_correction2_sqrt + eps;
-        p[i] = static_cast<T>(pi + neg_step_size * static_cast<double>(m[i]) / denom);
-      }
+      for (int64_t i = begin; i < end; ++i) math::adamw_step(p[i], g[i], m[i], v[i], c);
     });
   });
 }
 
 void norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
-  MASKDET_CHECK(x.is_contiguous(), "norm_partial: x must be contiguous");
-  MASKDET_CHECK(out.dtype() == DType::Float64 && out.numel() == 1, "norm_partial: out must be one float64 element, got ",
-                dtype_name(out.dtype()), " ", shape_str(out.shape()));
-  MASKDET_CHECK(norm_type > 0, "norm_partial: norm_type must be positive, got ", norm_type);
+  math::check_norm_partial(x, norm_type, out);
   const bool is_max = std::isinf(norm_type);
   const int64_t n = x.numel();
   const int64_t blocks = (n + kNormBlock - 1) / kNormBlock;
@@ -102,20 +72,15 @@ void norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
         const int64_t end = std::min(n, (b + 1) * kNormBlock);
         double acc = 0;
         for (int64_t i = b * kNormBlock; i < end; ++i) {
-          const double a = std::abs(static_cast<double>(xp[i]));
-          if (is_max) {
-            // NaN wins, as torch.max: once acc is NaN no comparison replaces it.
-            if (a > acc || std::isnan(a)) acc = a;
-          } else {
-            acc += norm_type == 2 ? a * a : (norm_type == 1 ? a : std::pow(a, norm_type));
-          }
+          const double term = math::norm_term(static_cast<double>(xp[i]), norm_type, is_max);
+          acc = is_max ? math::nan_max(acc, term) : acc + term;
         }
         partial[b] = acc;
       }
     });
   });
   double total = 0;
-  for (double p : partial) total = is_max ? ((p > total || std::isnan(p)) ? p : total) : total + p;
+  for (double p : partial) total = is_max ? math::nan_max(total, p) : total + p;
   out.data_ptr<double>()[0] = total;
 }
 

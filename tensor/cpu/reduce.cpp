@@ -3,34 +3,15 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/reduce.h"
+#include "tensor/kernels/reduce_layout.h"
 
 namespace maskdet::cpu {
 
-namespace {
-// Splits x's dims into kept (outer) and reduced (inner) groups.
-struct ReduceLayout {
-  Shape kept_shape, kept_strides, red_shape, red_strides;
-};
-ReduceLayout split_dims(const Tensor& x, const std::vector<int64_t>& dims) {
-  ReduceLayout l;
-  std::vector<bool> reduced(x.dim(), false);
-  for (int64_t d : dims) reduced[d] = true;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    (reduced[d] ? l.red_shape : l.kept_shape).push_back(x.size(d));
-    (reduced[d] ? l.red_strides : l.kept_strides).push_back(x.strides()[d]);
-  }
-  return l;
-}
-}  // namespace
+using kernels::reduce_layout::ReduceLayout;
+using kernels::reduce_layout::split_dims;
 
 void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) {
-  Shape expect = x.shape();
-  for (int64_t d : dims) {
-    MASKDET_CHECK(d >= 0 && d < x.dim(), "sum: dim ", d, " out of range for shape ", shape_str(x.shape()));
-    expect[d] = 1;
-  }
-  check_same_shape(out, expect, "sum", "out");
-  MASKDET_CHECK(out.is_contiguous(), "sum: out must be contiguous");
+  kernels::reduce_layout::check_sum(x, dims, out);
   const ReduceLayout l = split_dims(x, dims);
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t n_red = shape_numel(l.red_shape);
@@ -90,14 +71,7 @@ void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor
 }
 
 void max_forward(const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) {
-  MASKDET_CHECK(dim >= 0 && dim < x.dim(), "max: dim ", dim, " out of range for shape ", shape_str(x.shape()));
-  MASKDET_CHECK(x.size(dim) > 0, "max: cannot reduce over an empty dim ", dim, " of shape ", shape_str(x.shape()));
-  Shape expect = x.shape();
-  expect[dim] = 1;
-  check_same_shape(values, expect, "max", "values");
-  check_same_shape(indices, expect, "max", "indices");
-  MASKDET_CHECK(values.is_contiguous() && indices.is_contiguous(), "max: outputs must be contiguous");
-  MASKDET_CHECK(indices.dtype() == DType::Int64, "max: indices must be int64");
+  kernels::reduce_layout::check_max(x, dim, values, indices);
   const ReduceLayout l = split_dims(x, {dim});
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t len = x.size(dim), stride = x.strides()[dim];

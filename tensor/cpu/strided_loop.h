@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tensor/cpu/parallel.h"
+#include "tensor/kernels/kernel_checks.h"
 #include "tensor/shape.h"
 #include "tensor/tensor.h"
 
@@ -56,10 +57,7 @@ void for_each_offset(const Shape& shape, const std::array<Shape, N>& strides, co
 }
 
 // Checks that an operand has the expected shape; `what` names it in the error.
-inline void check_same_shape(const Tensor& t, const Shape& shape, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.shape() == shape, kernel, ": ", what, " has shape ", shape_str(t.shape()), ", expected ",
-                shape_str(shape));
-}
+using kernels::check_same_shape;
 
 // Checks an operand that goes with x: its shape and that it shares x's dtype. An undefined
 // tensor is allowed only when `optional` (e.g. batch norm without affine weights).

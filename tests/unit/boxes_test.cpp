@@ -18,6 +18,7 @@ TEST(Boxes, IouByHand) {
   EXPECT_EQ(iou.at({0, 2}), 0.0);
   EXPECT_EQ(iou.at({1, 0}), 0.0);  // a degenerate box has no union with itself
   EXPECT_EQ(box_iou(boxes_of({}), b).shape(), (Shape{0, 3}));
+  EXPECT_EQ(box_iou(a, boxes_of({})).shape(), (Shape{2, 0}));
 }
 
 TEST(Boxes, EncodeDecodeRoundTrip) {

@@ -70,6 +70,12 @@ TEST(Tensor, ContiguousCopiesOnlyWhenNeeded) {
   EXPECT_NE(c.storage().get(), x.storage().get());
 }
 
+TEST(Tensor, EmptyTensorsAreContiguous) {
+  EXPECT_TRUE(empty({3, 0}).is_contiguous());
+  EXPECT_TRUE(empty({0, 0}).is_contiguous());
+  EXPECT_TRUE(zeros({0, 4}).transpose(0, 1).is_contiguous());
+}
+
 TEST(Tensor, DtypeConversionAndFromVector) {
   Tensor x = from_vector<double>({1.5, -2.5, 3.0}, {3});
   EXPECT_EQ(x.dtype(), DType::Float32);

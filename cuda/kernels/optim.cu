@@ -1,0 +1,150 @@
+// CUDA optimiser kernels (tensor/kernels/optim.h): the fused SGD and AdamW updates and the
+// partial p-norm of gradient clipping. The per-element arithmetic and the checks are the CPU's,
+// from tensor/kernels/optim_math.h, which rounds every operation as the CPU does, so the
+// updates give the CPU's results bit for bit.
+//
+// norm_partial is deterministic on the GPU (fixed chunks, fixed tree, no atomics) but adds in
+// another order than the CPU, so a sum may differ from it in the last bits; a max is exact.
+#include <cmath>
+
+#include "cuda/kernels/strided.cuh"
+#include "tensor/kernels/optim.h"
+#include "tensor/kernels/optim_math.h"
+
+namespace maskdet::cuda {
+namespace {
+namespace math = kernels::optim_math;
+
+// Elements per block of the first norm pass; the chunking depends on numel only.
+constexpr int64_t kNormChunk = 32768;
+
+// The CPU's checks plus the device: every operand on the parameter's GPU.
+void check_like_param(const Tensor& t, const Tensor& param, const char* kernel, const char* what) {
+  math::check_like_param(t, param, kernel, what);
+  check_on_device(t, param.device(), kernel, what);
+}
+
+// p, g, buf: (n,); buf null without momentum.
+template <class T>
+__global__ void sgd_kernel(int64_t n, T* p, const T* g, T* buf, double lr, double momentum, double dampening,
+                           double weight_decay, bool nesterov, bool first_step) {
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
+    math::sgd_step(p[i], g[i], buf ? buf + i : nullptr, lr, momentum, dampening, weight_decay, nesterov, first_step);
+}
+
+// p, g, m, v: (n,).
+template <class T>
+__global__ void adamw_kernel(int64_t n, T* p, const T* g, T* m, T* v, math::AdamWCoefficients c) {
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
+    math::adamw_step(p[i], g[i], m[i], v[i], c);
+}
+
+struct NanMaxOp {
+  __device__ double operator()(double acc, double v) const { return math::nan_max(acc, v); }
+};
+
+// Folds values[0 .. kThreadsPerBlock) into values[0]: a sum, or the NaN-winning max.
+__device__ void fold_block(double* values, bool is_max) {
+  if (is_max) block_tree_reduce(values, NanMaxOp{});
+  else block_tree_reduce(values, AddOp<double>{});
+}
+
+// x: (n,). partial: (ceil(n / kNormChunk),). Block b folds chunk b: sum |x|^p, or max |x|.
+template <class T>
+__global__ void norm_chunks_kernel(int64_t n, const T* x, double norm_type, bool is_max, double* partial) {
+  __shared__ double values[kThreadsPerBlock];
+  const int64_t chunks = (n + kNormChunk - 1) / kNormChunk;
+  for (int64_t c = blockIdx.x; c < chunks; c += gridDim.x) {
+    const int64_t end = min(n, (c + 1) * kNormChunk);
+    double acc = 0;
+    for (int64_t i = c * kNormChunk + threadIdx.x; i < end; i += blockDim.x) {
+      const double term = math::norm_term(static_cast<double>(x[i]), norm_type, is_max);
+      acc = is_max ? math::nan_max(acc, term) : acc + term;
+    }
+    values[threadIdx.x] = acc;
+    fold_block(values, is_max);
+    if (threadIdx.x == 0) partial[c] = values[0];
+    __syncthreads();  // values[0] is read before the next chunk overwrites it
+  }
+}
+
+// partial: (chunks,). out: (1,). One block folds the partials.
+__global__ void norm_total_kernel(int64_t chunks, const double* partial, bool is_max, double* out) {
+  __shared__ double values[kThreadsPerBlock];
+  double acc = 0;
+  for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc = is_max ? math::nan_max(acc, partial[c]) : acc + partial[c];
+  values[threadIdx.x] = acc;
+  fold_block(values, is_max);
+  if (threadIdx.x == 0) out[0] = values[0];
+}
+
+}  // namespace
+
+// param: (*), UPDATED IN PLACE. grad: (*). momentum_buffer: (*), UPDATED IN PLACE, may be
+// undefined when momentum == 0. All contiguous, one dtype, on one GPU.
+void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum,
+                double dampening, double weight_decay, bool nesterov, bool first_step) {
+  check_like_param(param, param, "sgd_update", "param");
+  check_like_param(grad, param, "sgd_update", "grad");
+  const bool use_momentum = momentum != 0;
+  if (use_momentum) check_like_param(momentum_buffer, param, "sgd_update", "momentum_buffer");
+  const int64_t n = param.numel();
+  if (n == 0) return;
+  DeviceGuard guard(param.device().index);
+  dispatch_floating(param.dtype(), "sgd_update", [&](auto zero) {
+    using T = decltype(zero);
+    T* buf = use_momentum ? momentum_buffer.data_ptr<T>() : nullptr;
+    sgd_kernel<T><<<blocks_for(n), kThreadsPerBlock, 0, current_stream()>>>(
+        n, param.data_ptr<T>(), grad.data_ptr<T>(), buf, lr, momentum, dampening, weight_decay, nesterov, first_step);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// param, exp_avg, exp_avg_sq: (*), UPDATED IN PLACE. grad: (*). All contiguous, one dtype, on
+// one GPU. step >= 1.
+void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
+                  double beta1, double beta2, double eps, double weight_decay, int64_t step) {
+  check_like_param(param, param, "adamw_update", "param");
+  check_like_param(grad, param, "adamw_update", "grad");
+  check_like_param(exp_avg, param, "adamw_update", "exp_avg");
+  check_like_param(exp_avg_sq, param, "adamw_update", "exp_avg_sq");
+  const math::AdamWCoefficients c = math::adamw_coefficients(lr, beta1, beta2, eps, weight_decay, step);
+  const int64_t n = param.numel();
+  if (n == 0) return;
+  DeviceGuard guard(param.device().index);
+  dispatch_floating(param.dtype(), "adamw_update", [&](auto zero) {
+    using T = decltype(zero);
+    adamw_kernel<T><<<blocks_for(n), kThreadsPerBlock, 0, current_stream()>>>(
+        n, param.data_ptr<T>(), grad.data_ptr<T>(), exp_avg.data_ptr<T>(), exp_avg_sq.data_ptr<T>(), c);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// x: (*), float32 or float64, contiguous. out: (1), float64, on x's GPU. OVERWRITES out.
+void norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
+  check_on_device(x.device(), "norm_partial", {{&x, "x"}, {&out, "out"}});
+  math::check_norm_partial(x, norm_type, out);
+  const bool is_max = std::isinf(norm_type);
+  const int64_t n = x.numel();
+  DeviceGuard guard(x.device().index);
+  const cudaStream_t stream = current_stream();
+  double* op = out.data_ptr<double>();
+  if (n == 0) {
+    CUDA_CHECK(cudaMemsetAsync(op, 0, sizeof(double), stream));  // all-zero bytes are +0.0
+    return;
+  }
+  const int64_t chunks = (n + kNormChunk - 1) / kNormChunk;
+  auto* partial = static_cast<double*>(workspace(chunks * sizeof(double)));
+  dispatch_floating(x.dtype(), "norm_partial", [&](auto zero) {
+    using T = decltype(zero);
+    norm_chunks_kernel<T><<<static_cast<unsigned>(std::min<int64_t>(chunks, 65535 * 8)), kThreadsPerBlock, 0, stream>>>(
+        n, x.data_ptr<T>(), norm_type, is_max, partial);
+    CUDA_CHECK_LAUNCH();
+  });
+  norm_total_kernel<<<1, kThreadsPerBlock, 0, stream>>>(chunks, partial, is_max, op);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace maskdet::cuda

@@ -1,0 +1,140 @@
+// The scalar maths of the elementwise kernels (tensor/kernels/elementwise.h), each unary op's
+// value and derivative, each binary op and comparison, and the kernels' argument checks.
+// Written once for both backends, as tensor/kernels/silu_math.h is: cuda/kernels/elementwise.cu
+// uses it, and tensor/cpu/elementwise.cpp can include it in place of its own copy of the same
+// formulas and checks. Plain C maths on float and double overloads only, so it compiles as
+// device code under nvcc and a float never goes through the double function (std::exp(float)
+// on the host is expf too).
+#pragma once
+#include <math.h>
+#include <stdint.h>
+
+#include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/kernel_checks.h"
+#include "tensor/kernels/silu_math.h"
+
+#if defined(__CUDACC__)
+#define MASKDET_ELEMENTWISE_HD __host__ __device__
+#else
+#define MASKDET_ELEMENTWISE_HD
+#endif
+
+namespace maskdet::kernels::elementwise_math {
+
+// The C functions are qualified with :: because maskdet::log(const Tensor&) and friends
+// (autograd/ops.h) would hide them from inside namespace maskdet.
+// sigmoid split by sign so exp never overflows; exponential(float) is expf.
+using silu_math::exponential;
+using silu_math::sigmoid;
+MASKDET_ELEMENTWISE_HD inline float logarithm(float x) { return ::logf(x); }
+MASKDET_ELEMENTWISE_HD inline double logarithm(double x) { return ::log(x); }
+MASKDET_ELEMENTWISE_HD inline float power(float x, float e) { return ::powf(x, e); }
+MASKDET_ELEMENTWISE_HD inline double power(double x, double e) { return ::pow(x, e); }
+MASKDET_ELEMENTWISE_HD inline float square_root(float x) { return ::sqrtf(x); }
+MASKDET_ELEMENTWISE_HD inline double square_root(double x) { return ::sqrt(x); }
+MASKDET_ELEMENTWISE_HD inline float absolute(float x) { return ::fabsf(x); }
+MASKDET_ELEMENTWISE_HD inline double absolute(double x) { return ::fabs(x); }
+
+// f(x) for op; a, b are its parameters (Clamp: lo, hi; Pow: exponent).
+template <class T>
+MASKDET_ELEMENTWISE_HD inline T unary_value(UnaryOp op, T x, double a, double b) {
+  switch (op) {
+    case UnaryOp::Neg: return -x;
+    case UnaryOp::Exp: return exponential(x);
+    case UnaryOp::Log: return logarithm(x);
+    case UnaryOp::Sigmoid: return sigmoid(x);
+    case UnaryOp::Relu: return x > T(0) ? x : T(0);
+    case UnaryOp::Abs: return absolute(x);
+    case UnaryOp::Clamp: return x < T(a) ? T(a) : (x > T(b) ? T(b) : x);
+    case UnaryOp::Pow: return power(x, T(a));
+    case UnaryOp::Sqrt: return square_root(x);
+    case UnaryOp::Sign: return T((x > T(0)) - (x < T(0)));
+  }
+  return x;
+}
+
+// d f(x) / dx, given y = f(x); at the kinks the side PyTorch takes (elementwise.h).
+template <class T>
+MASKDET_ELEMENTWISE_HD inline T unary_derivative(UnaryOp op, T x, T y, double a, double b) {
+  switch (op) {
+    case UnaryOp::Neg: return T(-1);
+    case UnaryOp::Exp: return y;
+    case UnaryOp::Log: return T(1) / x;
+    case UnaryOp::Sigmoid: return y * (T(1) - y);
+    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
+    case UnaryOp::Abs: return T((x > T(0)) - (x < T(0)));
+    case UnaryOp::Clamp: return (x >= T(a) && x <= T(b)) ? T(1) : T(0);
+    case UnaryOp::Pow: return a == 0.0 ? T(0) : T(a) * power(x, T(a - 1.0));
+    case UnaryOp::Sqrt: return T(0.5) / y;
+    case UnaryOp::Sign: return T(0);
+  }
+  return T(0);
+}
+
+// a (op) b for the arithmetic ops; NaNs pass through maximum / minimum as the comparisons let them.
+template <class T>
+MASKDET_ELEMENTWISE_HD inline T binary_value(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+    case BinaryOp::Maximum: return a > b ? a : b;
+    case BinaryOp::Minimum: return a < b ? a : b;
+    default: return T(0);
+  }
+}
+
+// 1 or 0 for the comparison ops.
+template <class T>
+MASKDET_ELEMENTWISE_HD inline uint8_t compare(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Eq: return a == b;
+    case BinaryOp::Ne: return a != b;
+    case BinaryOp::Lt: return a < b;
+    case BinaryOp::Le: return a <= b;
+    case BinaryOp::Gt: return a > b;
+    case BinaryOp::Ge: return a >= b;
+    default: return 0;
+  }
+}
+
+// ---- argument checks (host), worded as the CPU kernels word them ----
+
+// x, out: one shape and dtype.
+inline void check_unary_forward(const Tensor& x, const Tensor& out) {
+  check_same_shape(out, x.shape(), "unary_forward", "out");
+  MASKDET_CHECK(out.dtype() == x.dtype(), "unary_forward: out is ", dtype_name(out.dtype()), ", x is ",
+                dtype_name(x.dtype()));
+}
+
+// grad_out, y, grad_x: x's shape.
+inline void check_unary_backward(const Tensor& grad_out, const Tensor& x, const Tensor& y, const Tensor& grad_x) {
+  check_same_shape(grad_out, x.shape(), "unary_backward", "grad_out");
+  check_same_shape(y, x.shape(), "unary_backward", "y");
+  check_same_shape(grad_x, x.shape(), "unary_backward", "grad_x");
+}
+
+// a, b: out's shape, one dtype; out: that dtype, or uint8 for the comparisons.
+inline void check_binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  check_same_shape(a, out.shape(), "binary_forward", "a");
+  check_same_shape(b, out.shape(), "binary_forward", "b");
+  MASKDET_CHECK(a.dtype() == b.dtype(), binary_op_name(op), ": dtypes differ: ", dtype_name(a.dtype()), " and ",
+                dtype_name(b.dtype()));
+  MASKDET_CHECK(out.dtype() == (is_comparison(op) ? DType::UInt8 : a.dtype()), binary_op_name(op), ": out is ",
+                dtype_name(out.dtype()));
+}
+
+// mask (uint8), a, b: out's shape; a, b, out: one dtype.
+inline void check_where(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
+  check_same_shape(mask, out.shape(), "where", "mask");
+  check_same_shape(a, out.shape(), "where", "a");
+  check_same_shape(b, out.shape(), "where", "b");
+  MASKDET_CHECK(mask.dtype() == DType::UInt8, "where: mask must be uint8, got ", dtype_name(mask.dtype()));
+  MASKDET_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "where: dtypes differ: ", dtype_name(a.dtype()),
+                ", ", dtype_name(b.dtype()), ", out ", dtype_name(out.dtype()));
+}
+
+}  // namespace maskdet::kernels::elementwise_math
+
+#undef MASKDET_ELEMENTWISE_HD
