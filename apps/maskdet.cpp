@@ -1,0 +1,64 @@
+// maskdet: the face-mask detector's command-line program (RetinaNet on the maskdet framework).
+//   maskdet train     --data PATH [flags]          train, with a snapshot per epoch
+//   maskdet evaluate  --snapshot FILE --data PATH  mAP@0.5 per class, COCO mAP, a PR plot
+//   maskdet detect    --snapshot FILE --out DIR INPUT...   annotated images and videos, JSON lines
+//   maskdet debug     --data PATH --out DIR        annotations and their matched anchors, drawn
+// `maskdet <command> --help` lists a command's flags.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "apps/cli/error_message.h"
+#include "apps/cli/flags.h"
+#include "apps/maskdet/commands.h"
+#include "apps/maskdet/trainer.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"train", maskdet::app::train_command, "train the detector (--data PATH ...), one snapshot per epoch"},
+    {"evaluate", maskdet::app::evaluate_command, "mAP@0.5 per class, COCO mAP, precision and recall of a snapshot"},
+    {"detect", maskdet::app::detect_command, "draw a snapshot's detections on images, folders and videos"},
+    {"debug", maskdet::app::debug_command, "draw a data set's boxes and the anchors that match them"},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out, "usage: maskdet <command> [flags]   (maskdet <command> --help for its flags)\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    print_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? maskdet::app::kExitUsage : 0;
+  }
+  const std::string name = argv[1];
+  for (const Command& command : kCommands) {
+    if (name != command.name) continue;
+    try {
+      return command.run(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const maskdet::cli::UsageError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return maskdet::app::kExitUsage;
+    } catch (const maskdet::app::DivergedError& e) {
+      std::fprintf(stderr, "maskdet %s: %s\n", name.c_str(), maskdet::cli::without_source_location(e.what()).c_str());
+      return maskdet::app::kExitDiverged;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "maskdet %s: error: %s\n", name.c_str(),
+                   maskdet::cli::without_source_location(e.what()).c_str());
+      return maskdet::app::kExitFailure;
+    }
+  }
+  std::fprintf(stderr, "maskdet: unknown command '%s'\n", name.c_str());
+  print_usage(stderr);
+  return maskdet::app::kExitUsage;
+}

@@ -1,0 +1,215 @@
+// `maskdet detect`: runs a snapshot on image files, folders of them and videos, and writes each
+// annotated (class-coloured boxes, "class score" captions) into --out, with every detection also
+// listed in --out/detections.jsonl in the original pixels:
+//   {"image": "in/3.jpg", "class": "mask", "score": 0.93, "box": [x1, y1, x2, y2]}
+//   {"image": "clip.mp4", "frame": 12, ...} for video frames.
+// Pictures and the list are written atomically; a video is written under a temporary name and
+// renamed when complete.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <opencv2/videoio.hpp>
+#include <set>
+
+#include "apps/data/batch.h"
+#include "apps/data/sample_pipeline.h"
+#include "apps/data_io/image_decode.h"
+#include "apps/eval/json_writer.h"
+#include "apps/maskdet/annotate.h"
+#include "apps/maskdet/commands.h"
+#include "apps/maskdet/detector.h"
+#include "apps/maskdet/json_lines.h"
+#include "tensor/atomic_file.h"
+
+namespace maskdet::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DetectSettings {
+  std::string snapshot;
+  double threshold = 0.5;
+  std::string out;
+  std::string device = "cpu";
+  int64_t max_frames = 0;  // per video; 0: all
+};
+
+const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
+const std::set<std::string> kVideoExtensions = {".mp4", ".avi", ".mov", ".mkv", ".m4v"};
+
+std::string lower_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+// Files as given; folders expand to the images and videos directly inside them, sorted.
+std::vector<fs::path> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<fs::path> files;
+  for (const auto& input : inputs) {
+    std::error_code ec;
+    MASKDET_CHECK(fs::exists(input, ec), "input ", input, " not found");
+    if (!fs::is_directory(input, ec)) {
+      files.emplace_back(input);
+      continue;
+    }
+    std::vector<fs::path> inside;
+    for (const auto& entry : fs::directory_iterator(input)) {
+      const std::string ext = lower_extension(entry.path());
+      if (entry.is_regular_file() && (kImageExtensions.count(ext) || kVideoExtensions.count(ext))) inside.push_back(entry.path());
+    }
+    std::sort(inside.begin(), inside.end());
+    MASKDET_CHECK(!inside.empty(), "folder ", input, " holds no images or videos");
+    files.insert(files.end(), inside.begin(), inside.end());
+  }
+  return files;
+}
+
+class DetectionRun {
+ public:
+  DetectionRun(const LoadedDetector& detector, std::string out_dir) : detector_(detector), out_dir_(std::move(out_dir)) {}
+
+  // Detections on one picture, in its pixels.
+  ImageDetections run(const data::RgbImage& image, const std::string& name) {
+    data::Sample sample{image, {}, image.size(), name, 0};
+    Generator unused;  // the pipeline draws nothing without augmentation
+    const data::Batch batch =
+        data::collate({data::prepare_sample(std::move(sample), inference_pipeline(detector_.settings), unused)});
+    return detect(*detector_.model, batch, detector_.device)[0];
+  }
+
+  void record(const std::string& image, int64_t frame, const ImageDetections& found) {
+    for (const auto& d : found) {
+      eval::JsonWriter json;
+      json.begin_object().key("image").string(image);
+      if (frame >= 0) json.key("frame").integer(frame);
+      json.key("class").string(detector_.info.classes.at(static_cast<size_t>(d.class_id)));
+      json.key("score").number(static_cast<double>(d.score));
+      json.key("box").begin_array();
+      for (const float v : {d.x1, d.y1, d.x2, d.y2}) json.number(static_cast<double>(v));
+      json.end_array().end_object();
+      lines_ += one_line(json.str()) + "\n";
+    }
+  }
+
+  // An output name in out_dir for `input`, never one already used in this run.
+  std::string output_path(const fs::path& input, const std::string& extension) {
+    std::string stem = input.stem().string(), name = stem + extension;
+    for (int n = 2; !used_.insert(name).second; ++n) name = stem + "_" + std::to_string(n) + extension;
+    return (fs::path(out_dir_) / name).string();
+  }
+
+  const std::string& lines() const { return lines_; }
+  const LoadedDetector& detector() const { return detector_; }
+
+ private:
+  const LoadedDetector& detector_;
+  std::string out_dir_;
+  std::string lines_;
+  std::set<std::string> used_;
+};
+
+std::string summary(const ImageDetections& found, const std::vector<std::string>& classes) {
+  std::string text = std::to_string(found.size()) + (found.size() == 1 ? " detection" : " detections");
+  for (size_t i = 0; i < found.size() && i < 5; ++i) {
+    char buffer[96];
+    std::snprintf(buffer, sizeof buffer, "%s%s %.2f", i ? ", " : " (", classes.at(static_cast<size_t>(found[i].class_id)).c_str(),
+                  found[i].score);
+    text += buffer;
+  }
+  return text + (found.empty() ? "" : found.size() > 5 ? ", ...)" : ")");
+}
+
+void detect_image(DetectionRun& detection, const fs::path& input) {
+  const data::RgbImage image = data::decode_image_file(input.string());
+  const ImageDetections found = detection.run(image, input.string());
+  cv::Mat bgr = to_bgr(image);
+  draw_detections(bgr, found, detection.detector().info.classes);
+  const std::string ext = lower_extension(input) == ".png" ? ".png" : ".jpg";
+  const std::string out = detection.output_path(input, ext);
+  write_picture(out, bgr);
+  detection.record(input.string(), -1, found);
+  std::printf("%s: %s -> %s\n", input.string().c_str(), summary(found, detection.detector().info.classes).c_str(),
+              out.c_str());
+}
+
+void detect_video(DetectionRun& detection, const fs::path& input, int64_t max_frames) {
+  cv::VideoCapture capture(input.string());
+  MASKDET_CHECK(capture.isOpened(), "cannot open the video ", input.string(), " (OpenCV videoio found no backend for it)");
+  const double fps = capture.get(cv::CAP_PROP_FPS) > 0 ? capture.get(cv::CAP_PROP_FPS) : 25.0;
+  const std::string ext = lower_extension(input) == ".avi" ? ".avi" : ".mp4";
+  const std::string out = detection.output_path(input, ext);
+  // The temporary keeps the extension: VideoWriter chooses the container by it.
+  const std::string partial = (fs::path(out).parent_path() / ("." + fs::path(out).stem().string() + ".partial" + ext)).string();
+  const int fourcc = ext == ".avi" ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+  cv::VideoWriter writer;
+  cv::Mat frame;
+  int64_t frames = 0, boxes = 0;
+  while ((max_frames == 0 || frames < max_frames) && capture.read(frame) && !frame.empty()) {
+    if (frame.type() != CV_8UC3) frame.convertTo(frame, CV_8UC3);
+    if (!writer.isOpened()) {
+      writer.open(partial, fourcc, fps, frame.size());
+      MASKDET_CHECK(writer.isOpened(), "cannot write the video ", partial, " (no ", ext, " encoder in OpenCV videoio)");
+    }
+    const ImageDetections found = detection.run(to_rgb(frame), input.string());
+    draw_detections(frame, found, detection.detector().info.classes);
+    writer.write(frame);
+    detection.record(input.string(), frames, found);
+    boxes += static_cast<int64_t>(found.size());
+    ++frames;
+  }
+  MASKDET_CHECK(frames > 0, "the video ", input.string(), " has no readable frames");
+  writer.release();
+  std::error_code ec;
+  fs::rename(partial, out, ec);
+  MASKDET_CHECK(!ec, "cannot move ", partial, " to ", out, ": ", ec.message());
+  std::printf("%s: %lld frames, %lld detections -> %s\n", input.string().c_str(), static_cast<long long>(frames),
+              static_cast<long long>(boxes), out.c_str());
+}
+
+}  // namespace
+
+int detect_command(const std::vector<std::string>& args) {
+  DetectSettings s;
+  cli::Flags flags("maskdet detect",
+                   "Draws a snapshot's detections on images, folders of images and videos (.mp4, .avi, ...).",
+                   "INPUT...");
+  flags.add("--snapshot", s.snapshot, "FILE|DIR", "the snapshot (a folder: its newest)");
+  flags.add("--threshold", s.threshold, "X", "lowest score drawn and listed");
+  flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
+  flags.add("--device", s.device, "cpu|cuda", "where the model runs");
+  flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
+  if (cli::Flags::wants_help(args)) {
+    std::cout << flags.usage();
+    return 0;
+  }
+  const std::vector<std::string> inputs = flags.parse(args);
+  if (s.snapshot.empty()) throw cli::UsageError("maskdet detect: --snapshot FILE is required");
+  if (s.out.empty()) throw cli::UsageError("maskdet detect: --out DIR is required");
+  if (inputs.empty()) throw cli::UsageError("maskdet detect: name at least one image, folder or video");
+  if (s.threshold < 0 || s.threshold > 1) throw cli::UsageError("maskdet detect: --threshold must be in [0, 1]");
+  if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
+
+  const std::vector<fs::path> files = expand_inputs(inputs);
+  const Device device = parse_device(s.device);
+  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
+  const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold);
+  std::error_code ec;
+  fs::create_directories(s.out, ec);
+  MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());
+
+  DetectionRun detection(detector, s.out);
+  for (const fs::path& file : files) {
+    if (kVideoExtensions.count(lower_extension(file))) detect_video(detection, file, s.max_frames);
+    else detect_image(detection, file);
+  }
+  const std::string list = (fs::path(s.out) / "detections.jsonl").string();
+  write_file_atomically(list, detection.lines());
+  std::printf("wrote %zu annotated files and %s\n", files.size(), list.c_str());
+  return 0;
+}
+
+}  // namespace maskdet::app

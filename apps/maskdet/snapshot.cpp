@@ -1,0 +1,170 @@
+// Writing and reading training snapshots (snapshot.h).
+#include "apps/maskdet/snapshot.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "tensor/json.h"
+#include "tensor/safetensors.h"
+
+namespace maskdet::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFormat = "maskdet-snapshot";
+constexpr const char* kVersion = "1";
+constexpr const char* kModelPrefix = "model.";
+constexpr const char* kOptimizerPrefix = "optimizer.";
+
+// Every bit of the state, the spare normal's double included, so the restored stream is the same.
+std::string rng_to_hex(const Generator::State& state) {
+  uint64_t spare_bits = 0;
+  std::memcpy(&spare_bits, &state.spare, sizeof spare_bits);
+  char buffer[5 * 17 + 2];
+  std::snprintf(buffer, sizeof buffer, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%d%016" PRIx64,
+                state.s[0], state.s[1], state.s[2], state.s[3], state.has_spare ? 1 : 0, spare_bits);
+  return buffer;
+}
+
+Generator::State rng_from_hex(const std::string& text, const std::string& path) {
+  MASKDET_CHECK(text.size() == 4 * 16 + 1 + 16, "snapshot ", path, ": malformed rng_state");
+  Generator::State state{};
+  auto word = [&](size_t at) { return std::stoull(text.substr(at, 16), nullptr, 16); };
+  for (int i = 0; i < 4; ++i) state.s[i] = word(16 * i);
+  state.has_spare = text[64] == '1';
+  const uint64_t spare_bits = word(65);
+  std::memcpy(&state.spare, &spare_bits, sizeof spare_bits);
+  return state;
+}
+
+std::string config_json(const std::map<std::string, std::string>& config) {
+  std::string out = "{";
+  for (const auto& [name, value] : config) out += (out.size() > 1 ? ", " : "") + json::quote(name) + ": " + json::quote(value);
+  return out + "}";
+}
+
+std::string classes_json(const std::vector<std::string>& classes) {
+  std::string out = "[";
+  for (const auto& name : classes) out += (out.size() > 1 ? ", " : "") + json::quote(name);
+  return out + "]";
+}
+
+const std::string& metadata_field(const std::map<std::string, std::string>& metadata, const std::string& key,
+                                  const std::string& path) {
+  const auto it = metadata.find(key);
+  MASKDET_CHECK(it != metadata.end(), "snapshot ", path, ": metadata '", key, "' is missing");
+  return it->second;
+}
+
+// The epoch number in "epoch_012.safetensors", or -1.
+int64_t epoch_of(const fs::path& file) {
+  const std::string name = file.filename().string();
+  int64_t epoch = -1;
+  char tail = 0;
+  if (std::sscanf(name.c_str(), "epoch_%" SCNd64 ".safetensor%c", &epoch, &tail) == 2 && tail == 's' &&
+      name.size() == name.find(".safetensors") + 12)
+    return epoch;
+  return -1;
+}
+
+std::vector<std::pair<int64_t, fs::path>> epoch_snapshots(const std::string& dir) {
+  std::vector<std::pair<int64_t, fs::path>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && epoch_of(entry.path()) >= 0) found.emplace_back(epoch_of(entry.path()), entry.path());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+void save_snapshot(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer,
+                   const SnapshotInfo& info) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, tensor] : model.state_dict()) tensors.emplace_back(kModelPrefix + name, tensor);
+  if (optimizer)
+    for (auto& [name, tensor] : optimizer->state_dict()) tensors.emplace_back(kOptimizerPrefix + name, tensor);
+  const std::map<std::string, std::string> metadata = {
+      {"format", kFormat},
+      {"version", kVersion},
+      {"epoch", std::to_string(info.epoch)},
+      {"step", std::to_string(info.step)},
+      {"config", config_json(info.config)},
+      {"classes", classes_json(info.classes)},
+      {"rng_state", rng_to_hex(info.rng_state)},
+  };
+  save_safetensors(path, tensors, metadata);
+}
+
+Snapshot load_snapshot(const std::string& path) {
+  SafetensorsContents contents = load_safetensors_with_metadata(path);
+  const auto& metadata = contents.metadata;
+  const auto format = metadata.find("format");
+  MASKDET_CHECK(format != metadata.end() && format->second == kFormat, "snapshot ", path,
+                ": not a maskdet training snapshot (no format \"", kFormat,
+                "\" in its metadata); to start from torchvision weights use `maskdet train --weights`");
+  const std::string& version = metadata_field(metadata, "version", path);
+  MASKDET_CHECK(version == kVersion, "snapshot ", path, ": version ", version, ", this maskdet reads version ", kVersion);
+
+  Snapshot snapshot;
+  snapshot.info.epoch = std::stoll(metadata_field(metadata, "epoch", path));
+  snapshot.info.step = std::stoll(metadata_field(metadata, "step", path));
+  snapshot.info.rng_state = rng_from_hex(metadata_field(metadata, "rng_state", path), path);
+  try {
+    const json::Value config = json::parse(metadata_field(metadata, "config", path));
+    for (const auto& [name, value] : config.as_object()) snapshot.info.config[name] = value.as_string();
+    const json::Value classes = json::parse(metadata_field(metadata, "classes", path));
+    for (const auto& name : classes.as_array()) snapshot.info.classes.push_back(name.as_string());
+  } catch (const Error& e) {
+    MASKDET_FAIL("snapshot ", path, ": malformed config or classes: ", e.what());
+  }
+  const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix;
+  // The file keeps entries by name, not in state_dict order; both loads look them up by name.
+  for (auto& [name, tensor] : contents.tensors) {
+    if (name.rfind(model_prefix, 0) == 0) snapshot.model[name.substr(model_prefix.size())] = tensor;
+    else if (name.rfind(optimizer_prefix, 0) == 0) snapshot.optimizer.emplace_back(name.substr(optimizer_prefix.size()), tensor);
+    else MASKDET_FAIL("snapshot ", path, ": unexpected tensor '", name, "'");
+  }
+  MASKDET_CHECK(!snapshot.model.empty(), "snapshot ", path, ": holds no model weights");
+  return snapshot;
+}
+
+std::string resolve_snapshot(const std::string& path) {
+  std::error_code ec;
+  MASKDET_CHECK(fs::exists(path, ec), "snapshot ", path, " not found");
+  if (!fs::is_directory(path, ec)) return path;
+  const auto found = epoch_snapshots(path);
+  MASKDET_CHECK(!found.empty(), "snapshot folder ", path, " holds no epoch_<N>.safetensors");
+  return found.back().second.string();
+}
+
+std::string snapshot_file(const std::string& dir, int64_t epoch) {
+  char name[64];
+  std::snprintf(name, sizeof name, "epoch_%03" PRId64 ".safetensors", epoch);
+  return (fs::path(dir) / name).string();
+}
+
+void prune_snapshots(const std::string& dir, int keep) {
+  if (keep <= 0) return;
+  const auto found = epoch_snapshots(dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < found.size(); ++i) {
+    std::error_code ec;
+    fs::remove(found[i].second, ec);
+  }
+}
+
+int remove_snapshots_after(const std::string& dir, int64_t epoch) {
+  int removed = 0;
+  for (const auto& [number, file] : epoch_snapshots(dir)) {
+    std::error_code ec;
+    if (number > epoch && fs::remove(file, ec)) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace maskdet::app

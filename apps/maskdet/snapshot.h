@@ -1,0 +1,57 @@
+// Training snapshots: one safetensors file per epoch holding everything a run needs to go on
+// exactly where it stopped, and everything `evaluate` and `detect` need to rebuild the model:
+//   "model.<key>"       the model's state_dict (parameters and buffers)
+//   "optimizer.<key>"   the optimiser's state_dict (layers/optim/optimizer.h)
+//   metadata: format "maskdet-snapshot", version, epoch (epochs completed), step (optimiser
+//   steps taken), config (JSON object: every train flag's value as a string), classes (JSON
+//   array), rng_state (the default generator's state, hex).
+// The file is written under a temporary name and renamed (save_safetensors), so a crash or a
+// failed run never leaves half a snapshot in place of the last good one.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "layers/module.h"
+#include "layers/optim/optimizer.h"
+#include "tensor/generator.h"
+
+namespace maskdet::app {
+
+struct SnapshotInfo {
+  int64_t epoch = 0;  // epochs completed
+  int64_t step = 0;   // optimiser steps taken
+  std::map<std::string, std::string> config;  // flag name (no dashes) -> value
+  std::vector<std::string> classes;
+  Generator::State rng_state{};
+};
+
+struct Snapshot {
+  SnapshotInfo info;
+  std::map<std::string, Tensor> model;      // without the "model." prefix
+  optim::StateDict optimizer;               // without the "optimizer." prefix
+};
+
+// `optimizer` may be null (a model-only file).
+void save_snapshot(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer,
+                   const SnapshotInfo& info);
+
+// Throws maskdet::Error naming the file when it is not a maskdet snapshot.
+Snapshot load_snapshot(const std::string& path);
+
+// `path` itself when it is a file; for a folder, its newest epoch snapshot (highest epoch number).
+std::string resolve_snapshot(const std::string& path);
+
+// <dir>/epoch_<NNN>.safetensors
+std::string snapshot_file(const std::string& dir, int64_t epoch);
+
+// Deletes all but the newest `keep` epoch snapshots in `dir` (keep 0: none deleted).
+void prune_snapshots(const std::string& dir, int keep);
+
+// Deletes the epoch snapshots in `dir` after `epoch` (all of them for 0): a run starting or
+// resuming there is about to write its own, and an older run's later epochs must not pass for
+// this run's newest. Returns how many were deleted.
+int remove_snapshots_after(const std::string& dir, int64_t epoch);
+
+}  // namespace maskdet::app

@@ -1,0 +1,93 @@
+// `maskdet train`: reads the flags (over a snapshot's recorded settings when resuming), the data
+// and the starting weights, then hands over to the training loop (trainer.h).
+#include <iostream>
+#include <optional>
+
+#include "apps/maskdet/commands.h"
+#include "apps/maskdet/data_sets.h"
+#include "apps/maskdet/initial_weights.h"
+#include "apps/maskdet/snapshot.h"
+#include "apps/maskdet/train_settings.h"
+#include "apps/maskdet/trainer.h"
+#include "tensor/generator.h"
+
+namespace maskdet::app {
+
+namespace {
+
+constexpr const char* kSummary =
+    "Trains the RetinaNet detector on a VOC or CSV data set; one snapshot per epoch in --snapshot-path.\n"
+    "With --resume, the snapshot's settings are used and the flags given here override them.";
+
+// The snapshot's settings with the command line's flags over them.
+TrainSettings resumed_settings(const std::vector<std::string>& args, const Snapshot& snapshot,
+                               const std::string& snapshot_path) {
+  TrainSettings merged = settings_from_record(snapshot.info.config);
+  cli::Flags flags("maskdet train", kSummary);
+  bind_train_flags(flags, merged);
+  flags.parse(args);
+  const auto recorded = snapshot.info.config;
+  const auto now = settings_record(merged);
+  for (const std::string& name : fixed_on_resume_flags()) {
+    const auto was = recorded.find(name);
+    if (was != recorded.end() && now.at(name) != was->second)
+      throw cli::UsageError("maskdet train: --" + name + " " + now.at(name) + " differs from the snapshot's " +
+                            was->second + "; a resumed run keeps it (start a new run with --weights instead)");
+  }
+  merged.resume = snapshot_path;
+  return merged;
+}
+
+}  // namespace
+
+int train_command(const std::vector<std::string>& args) {
+  TrainSettings settings;
+  cli::Flags flags("maskdet train", kSummary);
+  bind_train_flags(flags, settings);
+  if (cli::Flags::wants_help(args)) {
+    std::cout << flags.usage();
+    return 0;
+  }
+  flags.parse(args);
+
+  std::optional<Snapshot> snapshot;
+  if (!settings.resume.empty()) {
+    const std::string path = resolve_snapshot(settings.resume);
+    snapshot = load_snapshot(path);
+    settings = resumed_settings(args, *snapshot, path);
+  }
+  check_train_settings(settings);
+  const Device device = parse_device(settings.device);
+  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", settings.device, ": ", cuda_unavailable_reason());
+
+  const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
+  const std::vector<std::string>& classes = data.train.classes;
+  MASKDET_CHECK(!classes.empty(), "data set ", settings.data, " has no classes (no boxes at all?)");
+
+  manual_seed(settings.seed);
+  auto model = std::make_shared<RetinaNet>(retinanet_config(settings, classes.size()));
+  TrainerState state;
+  if (snapshot) {
+    model->load_state_dict(snapshot->model);
+    default_generator().set_state(snapshot->info.rng_state);
+    state = {snapshot->info.epoch, snapshot->info.step, settings.resume};
+    std::cout << "resuming " << settings.resume << " after epoch " << state.epoch << " (optimiser step " << state.step
+              << ")\n";
+    if (state.epoch >= settings.epochs) {
+      std::cout << "nothing to do: the snapshot has " << state.epoch << " epochs and --epochs is " << settings.epochs
+                << "\n";
+      return 0;
+    }
+  } else if (!settings.weights.empty()) {
+    load_initial_weights(*model, settings.weights, std::cout);
+  }
+  if (settings.freeze_backbone) model->freeze("backbone.body");
+  model->to(device);
+
+  const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr);
+  std::cout << "trained " << end.epoch << " epochs (" << end.step << " steps); last snapshot " << end.last_snapshot
+            << "; logs and training_curves.png in " << settings.snapshot_path << "\n";
+  return 0;
+}
+
+}  // namespace maskdet::app

@@ -1,0 +1,226 @@
+// The training loop (trainer.h).
+#include "apps/maskdet/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "apps/data/data_loader.h"
+#include "apps/eval/report_plots.h"
+#include "apps/maskdet/png_file.h"
+#include "apps/maskdet/progress_bar.h"
+#include "apps/maskdet/training_log.h"
+#include "apps/maskdet/validation.h"
+#include "layers/optim/adamw.h"
+#include "layers/optim/clip_grad.h"
+#include "layers/optim/lr_schedule.h"
+#include "layers/optim/sgd.h"
+
+namespace maskdet::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The warm-up starts at this fraction of the lr (torchvision's detection reference: 0.001).
+constexpr double kWarmupStartFactor = 1e-3;
+
+std::vector<Tensor> trainable_parameters(const RetinaNet& model) {
+  std::vector<Tensor> params;
+  for (const Tensor& p : model.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  return params;
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& s, std::vector<Tensor> params) {
+  if (s.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(std::move(params),
+                                        optim::SGDOptions{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
+  return std::make_unique<optim::AdamW>(std::move(params), optim::AdamWOptions{.lr = s.lr, .weight_decay = s.weight_decay});
+}
+
+optim::LrSchedule make_schedule(const TrainSettings& s, int64_t steps_per_epoch) {
+  const optim::LinearWarmup warmup{s.warmup_steps, kWarmupStartFactor};
+  if (s.lr_schedule == "cosine") return optim::LrSchedule(warmup, optim::CosineDecay{s.epochs * steps_per_epoch, 0});
+  std::vector<int64_t> milestones;
+  for (const int64_t epoch : parse_epoch_list(s.lr_drop_epochs)) milestones.push_back(epoch * steps_per_epoch);
+  return optim::LrSchedule(warmup, optim::MultiStepDecay{milestones, s.lr_gamma});
+}
+
+// Training mode, except a frozen backbone, whose batch norms must keep their statistics.
+void set_training_mode(RetinaNet& model, const TrainSettings& s) {
+  model.train();
+  if (s.freeze_backbone) model.body()->eval();
+}
+
+std::string describe_losses(const LossValues& loss) {
+  char buffer[128];
+  std::snprintf(buffer, sizeof buffer, "loss %.4f (classification %.4f, regression %.4f)", loss.total,
+                loss.classification, loss.regression);
+  return buffer;
+}
+
+std::string describe_validation(const eval::EvalResult& r) {
+  auto figure = [](const std::optional<double>& v) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%.3f", v.value_or(std::nan("")));
+    return v ? std::string(buffer) : std::string("n/a");
+  };
+  std::string text = "val mAP@0.5 " + figure(r.map50) + " [";
+  for (size_t c = 0; c < r.per_class.size(); ++c)
+    text += (c ? ", " : "") + r.per_class[c].name + " " + figure(r.per_class[c].ap50);
+  return text + "]  mAP@[.5:.95] " + figure(r.map);
+}
+
+// Draws the figure from the logs; a failure here must not end a training run.
+void update_curves_figure(const std::string& dir) {
+  try {
+    save_png((fs::path(dir) / "training_curves.png").string(),
+             eval::training_curves_figure(TrainingLog::read_curves(dir)));
+  } catch (const std::exception& e) {
+    std::cerr << "warning: could not draw the training curves: " << e.what() << "\n";
+  }
+}
+
+[[noreturn]] void diverged(const char* what, double value, int64_t epoch, int64_t step_in_epoch, int64_t step,
+                           const LossValues& loss, const TrainerState& state) {
+  // printf spells a negative NaN "-nan", which reads like a sign that means something.
+  auto text = [](double v) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", v);
+    return std::isnan(v) ? std::string("nan") : std::string(number);
+  };
+  char buffer[256];
+  std::snprintf(buffer, sizeof buffer, "%s is %s at epoch %lld, step %lld (optimiser step %lld; classification %s, "
+                "regression %s). ",
+                what, text(value).c_str(), static_cast<long long>(epoch), static_cast<long long>(step_in_epoch),
+                static_cast<long long>(step), text(loss.classification).c_str(), text(loss.regression).c_str());
+  std::string message = std::string("training diverged: ") + buffer +
+                        "Stopped before this update reached a snapshot; " +
+                        (state.last_snapshot.empty() ? std::string("no snapshot had been written yet")
+                                                     : "the last good snapshot is " + state.last_snapshot) +
+                        ". Try a lower --lr, a longer --warmup-steps or --clip-grad-norm.";
+  throw DivergedError(message);
+}
+
+}  // namespace
+
+TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std::string, std::string>& record,
+                   const TrainingData& data, TrainerState state, const Snapshot* resume) {
+  const Device device = parse_device(s.device);
+  const std::vector<Tensor> params = trainable_parameters(model);
+  MASKDET_CHECK(!params.empty(), "nothing to train: every parameter is frozen");
+  std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, params);
+  if (resume) optimizer->load_state_dict(resume->optimizer);
+
+  data::LoaderOptions loader_options;
+  loader_options.batch_size = s.batch_size;
+  loader_options.workers = s.workers;
+  loader_options.seed = s.seed;
+  loader_options.drop_last = static_cast<int64_t>(data.train_source->size()) >= s.batch_size;
+  loader_options.pipeline.min_side = s.image_min_side;
+  loader_options.pipeline.max_side = s.image_max_side;
+  loader_options.pipeline.random_transform = s.random_transform;
+  data::DataLoader loader(data.train_source, loader_options);
+  const int64_t loader_steps = loader.steps_per_epoch();
+  const int64_t steps_per_epoch = s.steps > 0 ? s.steps : loader_steps;
+  // Each training epoch starts a fresh loader epoch (or several, when --steps asks for more
+  // than one pass), so where an epoch's data comes from depends on nothing but its number.
+  const int64_t passes_per_epoch = (steps_per_epoch + loader_steps - 1) / loader_steps;
+  const optim::LrSchedule schedule = make_schedule(s, steps_per_epoch);
+
+  ValidationOptions validation_options;
+  validation_options.pipeline = inference_pipeline(s);
+  validation_options.batch_size = s.batch_size;
+  validation_options.workers = s.workers;
+  validation_options.score_threshold = s.score_threshold;
+  validation_options.device = device;
+  const bool validating = data.validation_source && !s.no_evaluation;
+
+  TrainingLog log(s.snapshot_path, data.train.classes, resume ? state.epoch : -1);
+  if (const int removed = remove_snapshots_after(s.snapshot_path, state.epoch))
+    std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
+                static_cast<long long>(state.epoch), s.snapshot_path.c_str());
+  std::printf("training on %zu images (%lld steps of %lld per epoch), validating on %zu; %lld trainable parameters; "
+              "snapshots in %s\n",
+              data.train.images.size(), static_cast<long long>(steps_per_epoch), static_cast<long long>(s.batch_size),
+              validating ? data.validation.images.size() : size_t{0},
+              static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
+  std::fflush(stdout);
+
+  const bool interactive = ProgressBar::stderr_is_terminal();
+  for (int64_t epoch = state.epoch; epoch < s.epochs; ++epoch) {
+    set_training_mode(model, s);
+    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s.epochs), steps_per_epoch,
+                    interactive);
+    const auto start = std::chrono::steady_clock::now();
+    LossValues sum;
+    int64_t images = 0;
+    double lr = 0;
+    for (int64_t i = 0; i < steps_per_epoch; ++i) {
+      if (i % loader_steps == 0) loader.start_epoch(epoch * passes_per_epoch + i / loader_steps);
+      std::optional<data::Batch> batch = loader.next();
+      MASKDET_CHECK(batch.has_value(), "the loader ended its epoch early");
+      std::vector<DetectionTarget> targets;
+      for (size_t b = 0; b < batch->size(); ++b) targets.push_back({batch->boxes[b].to(device), batch->labels[b].to(device)});
+
+      optim::apply_lr_schedule(*optimizer, schedule, state.step);
+      lr = optimizer->lr(0);
+      const RetinaNetOutputs outputs = model.forward(batch->images.to(device));
+      const RetinaNetLosses losses = model.compute_loss(outputs, targets);
+      const Tensor total = losses.total();
+      const LossValues loss{total.item(), losses.classification.item(), losses.bbox_regression.item()};
+      if (!std::isfinite(loss.total)) diverged("the loss", loss.total, epoch + 1, i + 1, state.step + 1, loss, state);
+      optimizer->zero_grad();
+      total.backward();
+      if (s.clip_grad_norm > 0) {
+        const double norm = optim::clip_grad_norm(params, s.clip_grad_norm);
+        if (!std::isfinite(norm)) diverged("the gradient norm", norm, epoch + 1, i + 1, state.step + 1, loss, state);
+      }
+      optimizer->step();
+      ++state.step;
+      log.log_step(epoch + 1, state.step, loss, lr);
+
+      sum.total += loss.total;
+      sum.classification += loss.classification;
+      sum.regression += loss.regression;
+      images += static_cast<int64_t>(batch->size());
+      const double n = static_cast<double>(i + 1);
+      bar.update(i + 1, {{"loss", sum.total / n}, {"classification", sum.classification / n}, {"regression", sum.regression / n}},
+                 images);
+    }
+    bar.finish();
+    EpochRecord record_line;
+    record_line.epoch = epoch + 1;
+    record_line.step = state.step;
+    const double n = static_cast<double>(steps_per_epoch);
+    record_line.mean_loss = {sum.total / n, sum.classification / n, sum.regression / n};
+    record_line.lr = lr;
+    record_line.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    record_line.images_per_second = static_cast<double>(images) / record_line.seconds;
+    if (validating) {
+      record_line.validation = validate(model, data.validation_source, data.validation, validation_options).result;
+      set_training_mode(model, s);
+    }
+
+    state.epoch = epoch + 1;
+    SnapshotInfo info{state.epoch, state.step, record, data.train.classes, default_generator().state()};
+    const std::string path = snapshot_file(s.snapshot_path, state.epoch);
+    save_snapshot(path, model, optimizer.get(), info);
+    state.last_snapshot = path;
+    prune_snapshots(s.snapshot_path, s.keep_snapshots);
+    log.log_epoch(record_line);
+    update_curves_figure(s.snapshot_path);
+
+    std::printf("epoch %lld/%lld  %s  lr %.3g  %.0f s (%.1f img/s)%s\n", static_cast<long long>(state.epoch),
+                static_cast<long long>(s.epochs), describe_losses(record_line.mean_loss).c_str(), lr, record_line.seconds,
+                record_line.images_per_second,
+                record_line.validation ? ("  " + describe_validation(*record_line.validation)).c_str() : "");
+    std::fflush(stdout);
+  }
+  return state;
+}
+
+}  // namespace maskdet::app

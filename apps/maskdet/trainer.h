@@ -1,0 +1,39 @@
+// The training loop of `maskdet train`: epochs of --steps optimiser steps over batches from the
+// threaded, seeded loader; the focal and box losses, gradient clipping and the learning-rate
+// schedule; after each epoch a validation pass, the logs, the training-curves figure and a
+// snapshot. Everything a step depends on (weights, optimiser state, step count, data order) is
+// in the snapshot or derived from the seed, so a resumed run repeats the uninterrupted run's
+// losses exactly. A loss or gradient norm that is not finite stops the run before its update
+// reaches any snapshot.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/maskdet/data_sets.h"
+#include "apps/maskdet/snapshot.h"
+#include "apps/maskdet/train_settings.h"
+#include "retinanet/retinanet.h"
+
+namespace maskdet::app {
+
+// Thrown when the loss or the gradient norm stops being a finite number.
+class DivergedError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct TrainerState {
+  int64_t epoch = 0;  // epochs completed
+  int64_t step = 0;   // optimiser steps taken
+  std::string last_snapshot;  // empty until one exists
+};
+
+// Trains `model` (already initialised or restored) from `state` up to settings.epochs.
+// `resume`: the snapshot's optimiser state to restore, or null for a new run. `record`: the
+// settings to store in snapshots (flag name -> value).
+TrainerState train(RetinaNet& model, const TrainSettings& settings, const std::map<std::string, std::string>& record,
+                   const TrainingData& data, TrainerState state, const Snapshot* resume);
+
+}  // namespace maskdet::app

@@ -1,0 +1,34 @@
+// Scoring a detector on an annotated image set: every image run through the model without
+// augmentation, its detections mapped back to the image file's pixels and compared with the
+// annotations as written (apps/eval: VOC AP@0.5, COCO AP@[.5:.95], precision and recall at a
+// score threshold). Training calls it after each epoch; `maskdet evaluate` prints and saves it.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "apps/data/annotations.h"
+#include "apps/data/sample_pipeline.h"
+#include "apps/data/sample_source.h"
+#include "apps/eval/detection_eval.h"
+#include "apps/maskdet/detector.h"
+
+namespace maskdet::app {
+
+struct ValidationOptions {
+  data::PipelineOptions pipeline;  // resize only
+  int64_t batch_size = 4;
+  int workers = 2;
+  double score_threshold = 0.5;  // for precision and recall
+  Device device = Device::cpu();
+};
+
+struct ValidationRun {
+  eval::EvalResult result;            // seconds_per_image: the model's time (forward + post-processing)
+  std::vector<ImageDetections> detections;  // per image of `annotations`
+};
+
+// source sample i must be the image annotations.images[i].
+ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSource> source,
+                       const data::Dataset& annotations, const ValidationOptions& options);
+
+}  // namespace maskdet::app
