@@ -1,38 +1,24 @@
 // shapes_demo: trains the little CNN of apps/demo/shapes_cnn.h on generated shapes and prints
 // the loss falling and the final accuracy. Exit status 1 if the accuracy is below --min-accuracy.
 //   shapes_demo [--steps 300] [--batch-size 32] [--lr 0.05] [--seed 1] [--min-accuracy 0]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
+#include "apps/cli/flags.h"
 #include "apps/demo/shapes_cnn.h"
 
 int main(int argc, char** argv) {
   maskdet::demo::ShapesTrainConfig config;
   double min_accuracy = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::printf("usage: %s [--steps N] [--batch-size N] [--lr X] [--seed N] [--min-accuracy X]\n", argv[0]);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s: %s needs a value\n", argv[0], flag.c_str());
-      return 2;
-    }
-    const char* value = argv[++i];
-    if (flag == "--steps") config.steps = std::atoll(value);
-    else if (flag == "--batch-size") config.batch_size = std::atoll(value);
-    else if (flag == "--lr") config.lr = std::atof(value);
-    else if (flag == "--seed") config.seed = std::strtoull(value, nullptr, 10);
-    else if (flag == "--min-accuracy") min_accuracy = std::atof(value);
-    else {
-      std::fprintf(stderr, "%s: unknown flag %s (see --help)\n", argv[0], flag.c_str());
-      return 2;
-    }
-  }
+  maskdet::cli::Flags flags("shapes_demo", "Trains a little CNN on generated squares vs disks.");
+  flags.add("--steps", config.steps, "N", "SGD steps");
+  flags.add("--batch-size", config.batch_size, "N", "images per step");
+  flags.add("--lr", config.lr, "X", "learning rate");
+  flags.add("--seed", config.seed, "N", "seeds the data and the initialisation");
+  flags.add("--min-accuracy", min_accuracy, "X", "exit status 1 below this accuracy");
+  if (const auto exit_code = flags.parse_or_exit_code(argc, argv)) return *exit_code;
   std::printf("training a little CNN on generated squares vs disks: %lld steps of %lld images\n",
               static_cast<long long>(config.steps), static_cast<long long>(config.batch_size));
   const auto start = std::chrono::steady_clock::now();

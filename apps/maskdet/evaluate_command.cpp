@@ -1,6 +1,7 @@
 // `maskdet evaluate`: scores a snapshot on a data set — all of its images, or the fixed
 // validation split of --val-fraction and --seed — and prints the table, writes results.json
-// (apps/eval's EvalResult) and precision_recall.png.
+// (apps/eval's EvalResult), precision_recall.png and images.txt (the image files scored, one a
+// line, e.g. to hand some to `maskdet detect`).
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -131,9 +132,13 @@ int evaluate_command(const std::vector<std::string>& args) {
   MASKDET_CHECK(!ec, "cannot create ", out, ": ", ec.message());
   const std::string json_path = (fs::path(out) / "results.json").string();
   const std::string plot_path = (fs::path(out) / "precision_recall.png").string();
+  const std::string images_path = (fs::path(out) / "images.txt").string();
+  std::string image_list;
+  for (const auto& image : scored.images) image_list += image.image_path + "\n";
   write_file_atomically(json_path, run.result.to_json());
   save_png(plot_path, eval::render_plot(eval::precision_recall_plot(run.result)));
-  std::printf("wrote %s and %s\n", json_path.c_str(), plot_path.c_str());
+  write_file_atomically(images_path, image_list);
+  std::printf("wrote %s, %s and %s (the images scored)\n", json_path.c_str(), plot_path.c_str(), images_path.c_str());
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Flags of `maskdet train` and the detector they describe (train_settings.h).
 #include "apps/maskdet/train_settings.h"
 
+#include "apps/cli/error_message.h"
 #include "apps/data/text_fields.h"
 
 namespace maskdet::app {
@@ -98,6 +99,7 @@ void check_train_settings(const TrainSettings& s) {
   auto require = [](bool ok, const std::string& message) {
     if (!ok) throw cli::UsageError("maskdet train: " + message);
   };
+  require(!s.data.empty(), "--data PATH is required");
   require(s.val_fraction >= 0 && s.val_fraction < 1, "--val-fraction must be in [0, 1)");
   require(s.workers >= 0, "--workers must be >= 0");
   require(s.fpn_channels > 0, "--fpn-channels must be > 0");
@@ -118,7 +120,7 @@ void check_train_settings(const TrainSettings& s) {
     parse_epoch_list(s.lr_drop_epochs);
     parse_device(s.device);
   } catch (const std::exception& e) {
-    require(false, e.what());
+    require(false, cli::without_source_location(e.what()));
   }
   require(!s.freeze_backbone || !s.weights.empty() || !s.resume.empty(),
           "--freeze-backbone without --weights would freeze a randomly initialised ResNet");
