@@ -57,5 +57,5 @@ fi
 # A few validation images, drawn with their detections.
 mapfile -t images < <(head -n 8 "$out/evaluation/images.txt")
 rm -rf "$out/detections"
-"$bin/maskdet" detect --snapshot "$out/snapshots" --threshold 0.4 --out "$out/detections" "${images[@]}"
+"$bin/maskdet" detect --snapshot "$out/snapshots" --threshold 0.5 --out "$out/detections" "${images[@]}"
 echo "main job done: results in $out (evaluation/results.json, detections/, snapshots/training_curves.png)"

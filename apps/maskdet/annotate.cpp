@@ -21,34 +21,74 @@ int line_thickness(const cv::Mat& image) {
   return std::max(1, static_cast<int>(std::lround(std::min(image.cols, image.rows) / 250.0)));
 }
 
-void draw_box(cv::Mat& bgr, float x1, float y1, float x2, float y2, const cv::Scalar& color, const std::string& caption) {
+namespace {
+
+double caption_scale(int thickness) { return 0.45 * thickness; }
+
+// Where a caption's filled label goes: above the box when there is room, else just inside its
+// top edge.
+cv::Rect caption_label(const cv::Mat& bgr, const cv::Point& box_top_left, const std::string& caption) {
   const int thickness = line_thickness(bgr);
-  const cv::Point top_left(static_cast<int>(std::lround(x1)), static_cast<int>(std::lround(y1)));
-  const cv::Point bottom_right(static_cast<int>(std::lround(x2)), static_cast<int>(std::lround(y2)));
-  cv::rectangle(bgr, top_left, bottom_right, color, thickness);
-  if (caption.empty()) return;
-  const double scale = 0.45 * thickness;
   int baseline = 0;
-  const cv::Size text = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
-  const int label_height = text.height + baseline + 2 * thickness;
-  // Above the box when there is room, else just inside its top edge.
-  const int label_top = top_left.y - label_height >= 0 ? top_left.y - label_height : top_left.y;
-  cv::rectangle(bgr, cv::Point(top_left.x, label_top), cv::Point(top_left.x + text.width + 2 * thickness, label_top + label_height),
-                color, cv::FILLED);
-  cv::putText(bgr, caption, cv::Point(top_left.x + thickness, label_top + text.height + thickness),
-              cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(255, 255, 255), thickness, cv::LINE_AA);
+  const cv::Size text = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, caption_scale(thickness), thickness, &baseline);
+  const int height = text.height + baseline + 2 * thickness;
+  const int top = box_top_left.y - height >= 0 ? box_top_left.y - height : box_top_left.y;
+  return {box_top_left.x, top, text.width + 2 * thickness, height};
+}
+
+void draw_caption(cv::Mat& bgr, const cv::Rect& label, const cv::Scalar& color, const std::string& caption) {
+  const int thickness = line_thickness(bgr);
+  int baseline = 0;
+  const cv::Size text = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, caption_scale(thickness), thickness, &baseline);
+  cv::rectangle(bgr, label, color, cv::FILLED);
+  cv::putText(bgr, caption, cv::Point(label.x + thickness, label.y + text.height + thickness), cv::FONT_HERSHEY_SIMPLEX,
+              caption_scale(thickness), cv::Scalar(255, 255, 255), thickness, cv::LINE_AA);
+}
+
+cv::Point rounded(float x, float y) { return {static_cast<int>(std::lround(x)), static_cast<int>(std::lround(y))}; }
+
+}  // namespace
+
+void draw_box(cv::Mat& bgr, float x1, float y1, float x2, float y2, const cv::Scalar& color, const std::string& caption) {
+  cv::rectangle(bgr, rounded(x1, y1), rounded(x2, y2), color, line_thickness(bgr));
+  if (!caption.empty()) draw_caption(bgr, caption_label(bgr, rounded(x1, y1), caption), color, caption);
+}
+
+std::vector<cv::Rect> place_captions(const cv::Mat& bgr, const ImageDetections& detections,
+                                    const std::vector<std::string>& captions) {
+  MASKDET_CHECK(captions.size() == detections.size(), "place_captions: ", captions.size(), " captions for ",
+                detections.size(), " detections");
+  std::vector<cv::Rect> labels;
+  for (size_t i = 0; i < detections.size(); ++i) {
+    cv::Rect label = caption_label(bgr, rounded(detections[i].x1, detections[i].y1), captions[i]);
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const cv::Rect& placed : labels)
+        if ((label & placed).area() > 0) {
+          label.y = placed.y + placed.height;
+          moved = true;
+        }
+    }
+    labels.push_back(label);
+  }
+  return labels;
 }
 
 void draw_detections(cv::Mat& bgr, const ImageDetections& detections, const std::vector<std::string>& classes) {
-  // Lowest score first, so the most confident box and caption end up on top.
-  for (auto it = detections.rbegin(); it != detections.rend(); ++it) {
-    const std::string name = it->class_id >= 0 && static_cast<size_t>(it->class_id) < classes.size()
-                                 ? classes[static_cast<size_t>(it->class_id)]
-                                 : "class " + std::to_string(it->class_id);
+  std::vector<std::string> captions;
+  for (const DetectedBox& d : detections) {
+    const std::string name = d.class_id >= 0 && static_cast<size_t>(d.class_id) < classes.size()
+                                 ? classes[static_cast<size_t>(d.class_id)]
+                                 : "class " + std::to_string(d.class_id);
     char caption[96];
-    std::snprintf(caption, sizeof caption, "%s %.2f", name.c_str(), it->score);
-    draw_box(bgr, it->x1, it->y1, it->x2, it->y2, class_color(it->class_id), caption);
+    std::snprintf(caption, sizeof caption, "%s %.2f", name.c_str(), d.score);
+    captions.emplace_back(caption);
   }
+  const std::vector<cv::Rect> labels = place_captions(bgr, detections, captions);
+  // Lowest score first, so the most confident box ends up on top; captions after every box.
+  for (auto it = detections.rbegin(); it != detections.rend(); ++it)
+    cv::rectangle(bgr, rounded(it->x1, it->y1), rounded(it->x2, it->y2), class_color(it->class_id), line_thickness(bgr));
+  for (size_t i = detections.size(); i-- > 0;) draw_caption(bgr, labels[i], class_color(detections[i].class_id), captions[i]);
 }
 
 cv::Mat to_bgr(const data::RgbImage& image) {

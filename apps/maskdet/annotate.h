@@ -21,7 +21,14 @@ int line_thickness(const cv::Mat& image);
 // One box, its caption (empty: none) on a filled label above it, or inside when at the top edge.
 void draw_box(cv::Mat& bgr, float x1, float y1, float x2, float y2, const cv::Scalar& color, const std::string& caption);
 
-// Every detection: its class's colour, "class 0.93".
+// The filled label of each caption (detections by descending score): above its box, or inside at
+// the top edge, and moved below any label of a more confident detection it would cover. Class-aware
+// NMS can keep one face twice (mask 0.54 and noMask 0.48 on nearly the same box); both must stay
+// readable.
+std::vector<cv::Rect> place_captions(const cv::Mat& bgr, const ImageDetections& detections,
+                                    const std::vector<std::string>& captions);
+
+// Every detection: its class's colour, "class 0.93" on a label placed by place_captions.
 void draw_detections(cv::Mat& bgr, const ImageDetections& detections, const std::vector<std::string>& classes);
 
 cv::Mat to_bgr(const data::RgbImage& image);

@@ -31,7 +31,7 @@ struct EvaluateSettings {
   double score_threshold = 0.5;
   std::string out;
   std::string cache;
-  int64_t batch_size = 4;
+  int64_t batch_size = 0;  // 0: the snapshot's
   int workers = 2;
   std::string device = "cpu";
 };
@@ -71,7 +71,10 @@ int evaluate_command(const std::vector<std::string>& args) {
   flags.add("--score-threshold", s.score_threshold, "X", "score at which precision and recall are counted");
   flags.add("--out", s.out, "DIR", "where results.json and precision_recall.png go (default: <snapshot folder>/evaluation)");
   flags.add("--cache", s.cache, "FILE", "prepared cache of the data set's images (used when it matches, else built)");
-  flags.add("--batch-size", s.batch_size, "N", "images per forward pass");
+  flags.add("--batch-size", s.batch_size, "N",
+            "images per forward pass (0: the training batch size, which reproduces the validation figure "
+            "training logged: images of a batch are padded to one size, and padding changes the features near "
+            "an image's lower and right edges)");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   if (cli::Flags::wants_help(args)) {
@@ -82,7 +85,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   if (s.snapshot.empty()) throw cli::UsageError("maskdet evaluate: --snapshot FILE is required");
   if (flags.given("val-fraction") && !(s.val_fraction > 0 && s.val_fraction < 1))
     throw cli::UsageError("maskdet evaluate: --val-fraction must be in (0, 1)");
-  if (s.batch_size <= 0) throw cli::UsageError("maskdet evaluate: --batch-size must be > 0");
+  if (s.batch_size < 0) throw cli::UsageError("maskdet evaluate: --batch-size must be >= 0");
   if (s.score_threshold < 0 || s.score_threshold > 1)
     throw cli::UsageError("maskdet evaluate: --score-threshold must be in [0, 1]");
 
@@ -115,7 +118,7 @@ int evaluate_command(const std::vector<std::string>& args) {
 
   ValidationOptions options;
   options.pipeline = inference_pipeline(trained);
-  options.batch_size = s.batch_size;
+  options.batch_size = s.batch_size > 0 ? s.batch_size : trained.batch_size;
   options.workers = s.workers;
   options.score_threshold = s.score_threshold;
   options.device = device;
