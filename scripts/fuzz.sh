@@ -2,12 +2,13 @@
 # Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz/ and runs each for a
 # bounded time, starting from a small seed corpus of valid annotations. Crashing inputs are
 # written to build-fuzz/crashes/<target>/; the script fails if any target fails.
-#   scripts/fuzz.sh [seconds per target, default 60]
+#   scripts/fuzz.sh [seconds per target, default 60] [build folder, default build-fuzz]
 # Needs clang and libclang-rt-dev (libFuzzer and the sanitizer runtimes), tinyxml2, OpenCV.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-build=build-fuzz
+build="${2:+$(realpath -m "$2")}"
+cd "$(dirname "$0")/.."
+build="${build:-build-fuzz}"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 CC=clang CXX=clang++ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --torch  also Debian's PyTorch, for tools/ (fixtures, benchmarks)
 set -euo pipefail
-packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev)
+packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev
+  clang libclang-rt-dev)  # clang: the libFuzzer run of the annotation readers
 if [[ "${1:-}" == "--torch" ]]; then
   packages+=(python3-torch python3-torchvision python3-numpy)
 fi
