@@ -24,7 +24,7 @@
 #include <cudnn.h>
 
 #include "tensor/dtype.h"
-#include "tensor/kernels/conv2d.h"
+#include "tensor/kernels/conv2d_checks.h"
 
 namespace maskdet::cuda {
 
@@ -91,14 +91,10 @@ struct CudnnScalars {
 
 enum class ConvDirection { Forward, BackwardData, BackwardFilter };
 
-// The sizes of one convolution: x (batch, channels, height, width), weight (out_channels,
-// channels / groups, kernel_h, kernel_w), y (batch, out_channels, out_h, out_w).
-struct ConvShape {
-  int64_t batch, channels, height, width;
-  int64_t out_channels, kernel_h, kernel_w;
-  int64_t out_h, out_w;
-  Conv2dParams params;
-};
+// The sizes of one convolution, as the kernels' checks establish them: x (batch, channels,
+// height, width), weight (out_channels, channels / groups, kernel_h, kernel_w), y (batch,
+// out_channels, out_h, out_w).
+using ConvShape = kernels::Conv2dShape;
 
 // Device pointers of the call a plan is made for. A timed search (MASKDET_CUDNN_BENCHMARK) runs
 // the candidates on them and overwrites the direction's output (y, x or w).

@@ -25,6 +25,7 @@
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/creation.h"
 #include "tensor/kernels/batch_norm.h"
+#include "tensor/kernels/batch_norm_checks.h"
 #include "tensor/kernels/copy.h"
 
 namespace maskdet::cuda {
@@ -34,38 +35,21 @@ namespace {
 // The epsilon handed to cudnnBatchNormalizationBackward (see the file comment: unused there).
 constexpr double kBackwardEpsilon = 1e-5;
 
-// x viewed as (N, C, S).
-struct ChannelLayout {
-  int64_t batch = 0, channels = 0, spatial = 1;
-  int64_t per_channel() const { return batch * spatial; }
-};
+using kernels::BatchNormLayout;
 
-ChannelLayout channel_layout(const Tensor& x, const char* kernel) {
-  check_on_device(x, x.device(), kernel, "x");
-  MASKDET_CHECK(x.dim() >= 2, kernel, ": x must be (N, C) or (N, C, H, W), got shape ", shape_str(x.shape()));
-  MASKDET_CHECK(x.is_contiguous(), kernel, ": x must be contiguous");
-  cudnn_data_type(x.dtype(), kernel);
-  ChannelLayout l;
-  l.batch = x.size(0);
-  l.channels = x.size(1);
-  for (int64_t d = 2; d < x.dim(); ++d) l.spatial *= x.size(d);
-  return l;
-}
-
-ChannelLayout check_forward_operands(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out,
-                                     const char* kernel) {
-  const ChannelLayout l = channel_layout(x, kernel);
-  check_operand(out, x, x.shape(), kernel, "out", false);
-  check_operand(weight, x, {l.channels}, kernel, "weight", true);
-  check_operand(bias, x, {l.channels}, kernel, "bias", true);
-  return l;
+// What cuDNN adds to the kernels' checks (tensor/kernels/batch_norm_checks.h): a float dtype and,
+// for the forwards, its smallest epsilon.
+void check_cudnn_dtype(const Tensor& x, const char* kernel) { cudnn_data_type(x.dtype(), kernel); }
+void check_cudnn_epsilon(double eps, const char* kernel) {
+  MASKDET_CHECK(eps >= CUDNN_BN_MIN_EPSILON, kernel, ": eps ", eps, " is below cuDNN's minimum ",
+                CUDNN_BN_MIN_EPSILON);
 }
 
 // The x descriptor (N, C, S, 1) and the per-channel one cuDNN derives from it (1, C, 1, 1).
 struct BatchNormDescriptors {
   TensorDescriptor x;
   TensorDescriptor channel;
-  BatchNormDescriptors(const Tensor& t, const ChannelLayout& l, const char* kernel) {
+  BatchNormDescriptors(const Tensor& t, const BatchNormLayout& l, const char* kernel) {
     // Some of cuDNN's batch-norm kernels index with 32 bits (PyTorch keeps larger inputs away
     // from them for the same reason).
     MASKDET_CHECK(t.numel() < INT32_MAX, kernel, ": x of shape ", shape_str(t.shape()),
@@ -97,15 +81,10 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& weight, const Te
                                  const Tensor& running_mean, const Tensor& running_var, double momentum, double eps,
                                  const Tensor& out, const Tensor& save_mean, const Tensor& save_invstd) {
   constexpr const char* kernel = "batch_norm_forward_training";
-  const ChannelLayout l = check_forward_operands(x, weight, bias, out, kernel);
-  check_operand(running_mean, x, {l.channels}, kernel, "running_mean", true);
-  check_operand(running_var, x, {l.channels}, kernel, "running_var", true);
-  check_operand(save_mean, x, {l.channels}, kernel, "save_mean", false);
-  check_operand(save_invstd, x, {l.channels}, kernel, "save_invstd", false);
-  MASKDET_CHECK(l.per_channel() > 1, kernel, ": needs more than one value per channel, got x of shape ",
-                shape_str(x.shape()));
-  MASKDET_CHECK(eps >= CUDNN_BN_MIN_EPSILON, kernel, ": eps ", eps, " is below cuDNN's minimum ",
-                CUDNN_BN_MIN_EPSILON);
+  const BatchNormLayout l = kernels::check_batch_norm_forward_training_args(
+      x, weight, bias, running_mean, running_var, out, save_mean, save_invstd, Backend::Cuda);
+  check_cudnn_dtype(x, kernel);
+  check_cudnn_epsilon(eps, kernel);
   if (l.channels == 0) return;
   DeviceGuard guard(x.device().index);
   const BatchNormDescriptors desc(x, l, kernel);
@@ -131,11 +110,10 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const T
                                   const Tensor& running_mean, const Tensor& running_var, double eps,
                                   const Tensor& out) {
   constexpr const char* kernel = "batch_norm_forward_inference";
-  const ChannelLayout l = check_forward_operands(x, weight, bias, out, kernel);
-  check_operand(running_mean, x, {l.channels}, kernel, "running_mean", false);
-  check_operand(running_var, x, {l.channels}, kernel, "running_var", false);
-  MASKDET_CHECK(eps >= CUDNN_BN_MIN_EPSILON, kernel, ": eps ", eps, " is below cuDNN's minimum ",
-                CUDNN_BN_MIN_EPSILON);
+  const BatchNormLayout l =
+      kernels::check_batch_norm_forward_inference_args(x, weight, bias, running_mean, running_var, out, Backend::Cuda);
+  check_cudnn_dtype(x, kernel);
+  check_cudnn_epsilon(eps, kernel);
   if (x.numel() == 0) return;
   DeviceGuard guard(x.device().index);
   const BatchNormDescriptors desc(x, l, kernel);
@@ -155,14 +133,9 @@ void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& 
                          const Tensor& save_invstd, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias) {
   constexpr const char* kernel = "batch_norm_backward";
-  const ChannelLayout l = channel_layout(x, kernel);
-  check_operand(grad_out, x, x.shape(), kernel, "grad_out", false);
-  check_operand(grad_x, x, x.shape(), kernel, "grad_x", true);
-  check_operand(weight, x, {l.channels}, kernel, "weight", true);
-  check_operand(save_mean, x, {l.channels}, kernel, "save_mean", false);
-  check_operand(save_invstd, x, {l.channels}, kernel, "save_invstd", false);
-  check_operand(grad_weight, x, {l.channels}, kernel, "grad_weight", true);
-  check_operand(grad_bias, x, {l.channels}, kernel, "grad_bias", true);
+  const BatchNormLayout l = kernels::check_batch_norm_backward_args(grad_out, x, weight, save_mean, save_invstd,
+                                                                    grad_x, grad_weight, grad_bias, Backend::Cuda);
+  check_cudnn_dtype(x, kernel);
   if (!grad_x.defined() && !grad_weight.defined() && !grad_bias.defined()) return;
   if (l.channels == 0) return;
   DeviceGuard guard(x.device().index);

@@ -13,6 +13,7 @@
 #include "cuda/kernels/rounding.cuh"
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/boxes.h"
+#include "tensor/kernels/boxes_checks.h"
 
 namespace maskdet::cuda {
 namespace {
@@ -108,32 +109,6 @@ __global__ void clip_kernel(T* boxes, T height, T width, int64_t coords) {
     const T v = boxes[k];
     boxes[k] = v < T(0) ? T(0) : (hi < v ? hi : v);  // std::clamp(v, 0, hi)
   }
-}
-
-void check_boxes(const Tensor& t, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.dim() == 2 && t.size(1) == 4, kernel, ": ", what, " must be (N, 4), got ", shape_str(t.shape()));
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous");
-}
-
-// `t` shares `ref`'s dtype and CUDA device.
-void check_like(const Tensor& t, const Tensor& ref, const char* kernel, const char* what, const char* ref_name) {
-  MASKDET_CHECK(ref.is_cuda(), kernel, ": the CUDA kernel got ", ref_name, " on ", ref.device().str());
-  check_on_device(t, ref.device(), kernel, what);
-  MASKDET_CHECK(t.dtype() == ref.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), ", ", ref_name, " ",
-                dtype_name(ref.dtype()));
-}
-
-// The coder's three (N, 4) buffers, two inputs and the output, checked and named as the CPU
-// does, plus their dtype and device.
-void check_coder_args(const char* kernel, const Tensor& first, const char* first_name, const Tensor& second,
-                      const char* second_name, const Tensor& out, const char* out_name) {
-  check_boxes(first, kernel, first_name);
-  check_boxes(second, kernel, second_name);
-  check_boxes(out, kernel, out_name);
-  MASKDET_CHECK(first.size(0) == second.size(0) && second.size(0) == out.size(0), kernel, ": ", first.size(0), " ",
-                first_name, ", ", second.size(0), " ", second_name, ", ", out.size(0), " ", out_name);
-  check_like(first, out, kernel, first_name, out_name);
-  check_like(second, out, kernel, second_name, out_name);
 }
 
 template <class T>
@@ -305,29 +280,10 @@ int64_t nms_on_device(const Tensor& boxes, const Tensor& scores, const int64_t* 
   return num_kept;
 }
 
-void check_nms_args(const Tensor& boxes, const Tensor& scores, const Tensor& keep, const char* kernel) {
-  check_boxes(boxes, kernel, "boxes");
-  MASKDET_CHECK(scores.shape() == Shape{boxes.size(0)} && scores.is_contiguous(), kernel, ": scores has shape ",
-                shape_str(scores.shape()), " for ", boxes.size(0), " boxes");
-  MASKDET_CHECK(scores.dtype() == boxes.dtype(), kernel, ": scores are ", dtype_name(scores.dtype()), ", boxes ",
-                dtype_name(boxes.dtype()));
-  MASKDET_CHECK(keep.shape() == Shape{boxes.size(0)} && keep.dtype() == DType::Int64 && keep.is_contiguous(), kernel,
-                ": keep must be a contiguous int64 (", boxes.size(0), ") tensor, got ", dtype_name(keep.dtype()), " ",
-                shape_str(keep.shape()));
-  MASKDET_CHECK(boxes.is_cuda(), kernel, ": the CUDA kernel got boxes on ", boxes.device().str());
-  check_on_device(scores, boxes.device(), kernel, "scores");
-  check_on_device(keep, boxes.device(), kernel, "keep");
-}
-
 }  // namespace
 
 void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
-  check_boxes(a, "box_iou", "a");
-  check_boxes(b, "box_iou", "b");
-  MASKDET_CHECK(out.shape() == (Shape{a.size(0), b.size(0)}) && out.is_contiguous(), "box_iou: out has shape ",
-                shape_str(out.shape()), ", expected (", a.size(0), ", ", b.size(0), ")");
-  check_like(a, out, "box_iou", "a", "out");
-  check_like(b, out, "box_iou", "b", "out");
+  kernels::check_box_iou_args(a, b, out, Backend::Cuda);
   dispatch_floating(out.dtype(), "box_iou", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = a.size(0), m = b.size(0);
@@ -339,7 +295,7 @@ void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double, 4> weights, const Tensor& deltas) {
-  check_coder_args("encode_boxes", anchors, "anchors", boxes, "boxes", deltas, "deltas");
+  kernels::check_box_coder_args("encode_boxes", anchors, "anchors", boxes, "boxes", deltas, "deltas", Backend::Cuda);
   dispatch_floating(deltas.dtype(), "encode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = deltas.size(0);
@@ -352,7 +308,7 @@ void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double,
 
 void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double, 4> weights, double max_log_scale,
                   const Tensor& boxes) {
-  check_coder_args("decode_boxes", anchors, "anchors", deltas, "deltas", boxes, "boxes");
+  kernels::check_box_coder_args("decode_boxes", anchors, "anchors", deltas, "deltas", boxes, "boxes", Backend::Cuda);
   dispatch_floating(boxes.dtype(), "decode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = boxes.size(0);
@@ -365,8 +321,7 @@ void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double
 }
 
 void clip_boxes(const Tensor& boxes, double height, double width) {
-  check_boxes(boxes, "clip_boxes", "boxes");
-  MASKDET_CHECK(boxes.is_cuda(), "clip_boxes: the CUDA kernel got boxes on ", boxes.device().str());
+  kernels::check_clip_boxes_args(boxes, Backend::Cuda);
   dispatch_floating(boxes.dtype(), "clip_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t coords = boxes.numel();
@@ -378,7 +333,7 @@ void clip_boxes(const Tensor& boxes, double height, double width) {
 }
 
 void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const Tensor& keep, int64_t& num_kept) {
-  check_nms_args(boxes, scores, keep, "nms");
+  kernels::check_nms_args(boxes, scores, keep, "nms", Backend::Cuda);
   dispatch_floating(boxes.dtype(), "nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, nullptr, iou_threshold, keep, "nms");
@@ -390,11 +345,7 @@ void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const 
 // the mask gives the CPU's decisions bit for bit.
 void batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& labels, double iou_threshold,
                  const Tensor& keep, int64_t& num_kept) {
-  check_nms_args(boxes, scores, keep, "batched_nms");
-  MASKDET_CHECK(labels.shape() == Shape{boxes.size(0)} && labels.dtype() == DType::Int64 && labels.is_contiguous(),
-                "batched_nms: labels must be a contiguous int64 (", boxes.size(0), ") tensor, got ",
-                dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
-  check_on_device(labels, boxes.device(), "batched_nms", "labels");
+  kernels::check_batched_nms_args(boxes, scores, labels, keep, Backend::Cuda);
   dispatch_floating(boxes.dtype(), "batched_nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, labels.data_ptr<int64_t>(), iou_threshold, keep, "batched_nms");

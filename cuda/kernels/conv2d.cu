@@ -12,41 +12,11 @@
 #include "cuda/cudnn_conv_plan.h"
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/kernels/conv2d.h"
+#include "tensor/kernels/conv2d_checks.h"
 
 namespace maskdet::cuda {
 
 namespace {
-
-// The checks of the CPU's conv_geometry (tensor/cpu/conv2d.cpp), in its words, plus the device.
-ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Tensor& out, const Conv2dParams& p,
-                     const char* kernel) {
-  check_on_device(x, x.device(), kernel, "x");
-  check_on_device(weight, x.device(), kernel, "weight");
-  check_on_device(out, x.device(), kernel, "out");
-  MASKDET_CHECK(x.dim() == 4 && weight.dim() == 4 && out.dim() == 4, kernel, ": expected 4-D tensors, got x ",
-                shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ", out ", shape_str(out.shape()));
-  MASKDET_CHECK(x.dtype() == weight.dtype() && x.dtype() == out.dtype(), kernel, ": dtypes differ");
-  MASKDET_CHECK(x.is_contiguous() && weight.is_contiguous() && out.is_contiguous(), kernel,
-                ": tensors must be contiguous");
-  const ConvShape s{x.size(0),      x.size(1),
-                    x.size(2),      x.size(3),
-                    weight.size(0), weight.size(2),
-                    weight.size(3), p.out_h(x.size(2), weight.size(2)),
-                    p.out_w(x.size(3), weight.size(3)), p};
-  MASKDET_CHECK(p.groups >= 1 && s.channels % p.groups == 0 && s.out_channels % p.groups == 0 &&
-                    weight.size(1) == s.channels / p.groups,
-                kernel, ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(x.shape()),
-                " with groups ", p.groups);
-  MASKDET_CHECK(p.stride_h >= 1 && p.stride_w >= 1 && p.dilation_h >= 1 && p.dilation_w >= 1 && p.pad_h >= 0 &&
-                    p.pad_w >= 0,
-                kernel, ": stride ", shape_str({p.stride_h, p.stride_w}), " and dilation ",
-                shape_str({p.dilation_h, p.dilation_w}), " must be >= 1 and padding ", shape_str({p.pad_h, p.pad_w}),
-                " >= 0");
-  const Shape expected{s.batch, s.out_channels, s.out_h, s.out_w};
-  MASKDET_CHECK(out.shape() == expected, kernel, ": output has shape ", shape_str(out.shape()), ", expected ",
-                shape_str(expected));
-  return s;
-}
 
 // True when every tensor has elements, the only case cuDNN accepts.
 bool all_nonempty(const ConvShape& s) {
@@ -73,14 +43,7 @@ void* workspace_for(const ConvPlan& plan) { return plan.workspace_bytes > 0 ? wo
 // All contiguous, one float dtype, one GPU. OVERWRITES out.
 void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out,
                     const Conv2dParams& params) {
-  const ConvShape s = conv_shape(x, weight, out, params, "conv2d_forward");
-  if (bias.defined()) {
-    check_on_device(bias, x.device(), "conv2d_forward", "bias");
-    MASKDET_CHECK(bias.dim() == 1 && bias.size(0) == s.out_channels && bias.is_contiguous() &&
-                      bias.dtype() == x.dtype(),
-                  "conv2d_forward: bias has shape ", shape_str(bias.shape()), ", expected ",
-                  shape_str({s.out_channels}));
-  }
+  const ConvShape s = kernels::check_conv2d_forward_args(x, weight, bias, out, params, Backend::Cuda);
   cudnn_data_type(x.dtype(), "conv2d_forward");
   if (out.numel() == 0) return;
   DeviceGuard guard(x.device().index);
@@ -102,7 +65,7 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 // grad_out: (N, O, OH, OW); weight: (O, C / G, KH, KW); grad_x: (N, C, H, W). OVERWRITES grad_x.
 void conv2d_backward_data(const Tensor& grad_out, const Tensor& weight, const Tensor& grad_x,
                           const Conv2dParams& params) {
-  const ConvShape s = conv_shape(grad_x, weight, grad_out, params, "conv2d_backward_data");
+  const ConvShape s = kernels::check_conv2d_backward_data_args(grad_out, weight, grad_x, params, Backend::Cuda);
   cudnn_data_type(grad_x.dtype(), "conv2d_backward_data");
   if (grad_x.numel() == 0) return;
   DeviceGuard guard(grad_x.device().index);
@@ -122,7 +85,7 @@ void conv2d_backward_data(const Tensor& grad_out, const Tensor& weight, const Te
 // grad_out: (N, O, OH, OW); x: (N, C, H, W); grad_weight: (O, C / G, KH, KW). OVERWRITES grad_weight.
 void conv2d_backward_filter(const Tensor& grad_out, const Tensor& x, const Tensor& grad_weight,
                             const Conv2dParams& params) {
-  const ConvShape s = conv_shape(x, grad_weight, grad_out, params, "conv2d_backward_filter");
+  const ConvShape s = kernels::check_conv2d_backward_filter_args(grad_out, x, grad_weight, params, Backend::Cuda);
   cudnn_data_type(x.dtype(), "conv2d_backward_filter");
   if (grad_weight.numel() == 0) return;
   DeviceGuard guard(x.device().index);

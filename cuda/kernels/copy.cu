@@ -2,6 +2,7 @@
 // (tensor/kernels/copy.h), on the strided launcher of cuda/kernels/strided.cuh.
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/copy.h"
+#include "tensor/kernels/copy_checks.h"
 
 namespace maskdet::cuda {
 namespace {
@@ -24,8 +25,7 @@ struct FillOp {
 
 // src, dst: one shape, on one GPU; any strides and dtypes. Overwrites dst.
 void copy(const Tensor& src, const Tensor& dst) {
-  check_on_device(dst.device(), "copy", {{&dst, "dst"}, {&src, "src"}});
-  check_same_shape(src, dst.shape(), "copy", "src");
+  kernels::check_copy_args(src, dst, Backend::Cuda);
   if (dst.numel() == 0) return;
   DeviceGuard guard(dst.device().index);
   dispatch_all(src.dtype(), "copy", [&](auto zs) {
@@ -40,7 +40,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 
 // out: any shape and strides. Overwrites out with value converted to out's dtype.
 void fill(const Tensor& out, double value) {
-  check_on_device(out.device(), "fill", {{&out, "out"}});
+  kernels::check_fill_args(out, Backend::Cuda);
   if (out.numel() == 0) return;
   DeviceGuard guard(out.device().index);
   dispatch_all(out.dtype(), "fill", [&](auto zero) {

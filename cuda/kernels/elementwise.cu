@@ -7,6 +7,7 @@
 // few ulp of glibc's, and nvcc contracts a*b+c into fused multiply-adds.
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/elementwise_checks.h"
 #include "tensor/kernels/elementwise_math.h"
 
 namespace maskdet::cuda {
@@ -70,8 +71,7 @@ struct WhereOp {
 
 // x, out: one shape and floating dtype, any strides. Overwrites out.
 void unary_forward(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
-  check_on_device(x.device(), "unary_forward", {{&x, "x"}, {&out, "out"}});
-  math::check_unary_forward(x, out);
+  kernels::check_unary_forward_args(x, out, Backend::Cuda);
   DeviceGuard guard(x.device().index);
   dispatch_floating(x.dtype(), kernels::unary_op_name(op), [&](auto zero) {
     using T = decltype(zero);
@@ -83,8 +83,7 @@ void unary_forward(UnaryOp op, const Tensor& x, const Tensor& out, double a, dou
 // grad_out, x, y, grad_x: one shape and floating dtype, any strides. Overwrites grad_x.
 void unary_backward(UnaryOp op, const Tensor& grad_out, const Tensor& x, const Tensor& y, const Tensor& grad_x,
                     double a, double b) {
-  check_on_device(x.device(), "unary_backward", {{&x, "x"}, {&grad_out, "grad_out"}, {&y, "y"}, {&grad_x, "grad_x"}});
-  math::check_unary_backward(grad_out, x, y, grad_x);
+  kernels::check_unary_backward_args(grad_out, x, y, grad_x, Backend::Cuda);
   DeviceGuard guard(x.device().index);
   dispatch_floating(x.dtype(), kernels::unary_op_name(op), [&](auto zero) {
     using T = decltype(zero);
@@ -99,8 +98,7 @@ void unary_backward(UnaryOp op, const Tensor& grad_out, const Tensor& x, const T
 // for comparisons; may be a or b. Overwrites out.
 void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   const char* name = kernels::binary_op_name(op);
-  check_on_device(out.device(), name, {{&out, "out"}, {&a, "a"}, {&b, "b"}});
-  math::check_binary_forward(op, a, b, out);
+  kernels::check_binary_forward_args(op, a, b, out, Backend::Cuda);
   const bool cmp = kernels::is_comparison(op);
   DeviceGuard guard(out.device().index);
   dispatch_all(a.dtype(), name, [&](auto zero) {
@@ -118,8 +116,7 @@ void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor&
 
 // mask: uint8; a, b, out: one dtype; all out's shape (stride-0 views allowed). Overwrites out.
 void where_forward(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
-  check_on_device(out.device(), "where", {{&out, "out"}, {&mask, "mask"}, {&a, "a"}, {&b, "b"}});
-  math::check_where(mask, a, b, out);
+  kernels::check_where_forward_args(mask, a, b, out, Backend::Cuda);
   DeviceGuard guard(out.device().index);
   dispatch_all(a.dtype(), "where", [&](auto zero) {
     using T = decltype(zero);

@@ -8,30 +8,13 @@
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/creation.h"
 #include "tensor/kernels/group_norm.h"
+#include "tensor/kernels/group_norm_checks.h"
 
 namespace maskdet::cuda {
 
 namespace {
 
-// x viewed as (N, G, D, S).
-struct GroupLayout {
-  int64_t batch = 0, groups = 0, channels_per_group = 0, spatial = 1;
-  int64_t channels() const { return groups * channels_per_group; }
-};
-
-GroupLayout group_layout(const Tensor& x, int64_t num_groups, const char* kernel) {
-  check_on_device(x, x.device(), kernel, "x");
-  MASKDET_CHECK(x.dim() >= 2, kernel, ": x must be (N, C, *spatial), got shape ", shape_str(x.shape()));
-  MASKDET_CHECK(x.is_contiguous(), kernel, ": x must be contiguous");
-  MASKDET_CHECK(num_groups > 0 && x.size(1) % num_groups == 0, kernel, ": num_groups (", num_groups,
-                ") must divide the ", x.size(1), " channels");
-  GroupLayout l;
-  l.batch = x.size(0);
-  l.groups = num_groups;
-  l.channels_per_group = x.size(1) / num_groups;
-  for (int64_t d = 2; d < x.dim(); ++d) l.spatial *= x.size(d);
-  return l;
-}
+using kernels::GroupNormLayout;
 
 // One block per (sample, group): mean, then squared deviations (two passes, as the CPU, against
 // the cancellation of E[x^2] - E[x]^2), then the normalised, affine-mapped output.
@@ -187,14 +170,9 @@ __global__ void group_norm_grad_x_kernel(const T* __restrict__ g,     // (N, C, 
 // All contiguous, x's dtype, one GPU. Overwrites out, save_mean, save_rstd.
 void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t num_groups, double eps,
                         const Tensor& out, const Tensor& save_mean, const Tensor& save_rstd) {
-  constexpr const char* kernel = "group_norm_forward";
-  const GroupLayout l = group_layout(x, num_groups, kernel);
-  check_operand(out, x, x.shape(), kernel, "out", false);
-  check_operand(weight, x, {l.channels()}, kernel, "weight", true);
-  check_operand(bias, x, {l.channels()}, kernel, "bias", true);
-  check_operand(save_mean, x, {l.batch, l.groups}, kernel, "save_mean", false);
-  check_operand(save_rstd, x, {l.batch, l.groups}, kernel, "save_rstd", false);
-  dispatch_floating(x.dtype(), kernel, [&](auto zero) {
+  const GroupNormLayout l =
+      kernels::check_group_norm_forward_args(x, weight, bias, num_groups, out, save_mean, save_rstd, Backend::Cuda);
+  dispatch_floating(x.dtype(), "group_norm_forward", [&](auto zero) {
     using T = decltype(zero);
     const int64_t batch_groups = l.batch * l.groups;
     if (batch_groups == 0) return;
@@ -212,16 +190,9 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
 void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                          const Tensor& save_rstd, int64_t num_groups, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias) {
-  constexpr const char* kernel = "group_norm_backward";
-  const GroupLayout l = group_layout(x, num_groups, kernel);
-  check_operand(grad_out, x, x.shape(), kernel, "grad_out", false);
-  check_operand(weight, x, {l.channels()}, kernel, "weight", true);
-  check_operand(save_mean, x, {l.batch, l.groups}, kernel, "save_mean", false);
-  check_operand(save_rstd, x, {l.batch, l.groups}, kernel, "save_rstd", false);
-  check_operand(grad_x, x, x.shape(), kernel, "grad_x", true);
-  check_operand(grad_weight, x, {l.channels()}, kernel, "grad_weight", true);
-  check_operand(grad_bias, x, {l.channels()}, kernel, "grad_bias", true);
-  dispatch_floating(x.dtype(), kernel, [&](auto zero) {
+  const GroupNormLayout l = kernels::check_group_norm_backward_args(
+      grad_out, x, weight, save_mean, save_rstd, num_groups, grad_x, grad_weight, grad_bias, Backend::Cuda);
+  dispatch_floating(x.dtype(), "group_norm_backward", [&](auto zero) {
     using T = decltype(zero);
     if (l.channels() == 0) return;
     DeviceGuard guard(x.device().index);

@@ -21,6 +21,7 @@
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/creation.h"
 #include "tensor/kernels/index.h"
+#include "tensor/kernels/index_checks.h"
 
 namespace maskdet::cuda {
 
@@ -43,7 +44,7 @@ __global__ void find_bad_index_kernel(const int64_t* __restrict__ index,  // any
 // Throws for the first index value outside [0, size), with the CPU kernel's message.
 void check_index_values(const Tensor& index, int64_t size, int64_t dim, const Shape& indexed_shape,
                         const char* kernel) {
-  MASKDET_CHECK(index.dtype() == DType::Int64, kernel, ": index must be int64, got ", dtype_name(index.dtype()));
+  kernels::check_index_dtype(index, kernel);
   const int64_t count = index.numel();
   if (count == 0) return;
   DeviceGuard guard(index.device().index);
@@ -57,66 +58,15 @@ void check_index_values(const Tensor& index, int64_t size, int64_t dim, const Sh
   unsigned long long bad = kNoBadPosition;
   maskdet::cuda::memcpy(&bad, first_bad.raw_data(), sizeof bad, CopyKind::DeviceToHost);
   if (bad == kNoBadPosition) return;
-  Shape where(index.dim());
-  int64_t rest = static_cast<int64_t>(bad), offset = 0;
-  for (int64_t d = index.dim() - 1; d >= 0; --d) {
-    where[d] = rest % index.size(d);
-    rest /= index.size(d);
-    offset += where[d] * index.strides()[d];
-  }
+  const Shape where = kernels::unravel_position(static_cast<int64_t>(bad), index.shape());
+  int64_t offset = 0;
+  for (int64_t d = 0; d < index.dim(); ++d) offset += where[d] * index.strides()[d];
   int64_t value = 0;
   maskdet::cuda::memcpy(&value, index.data_ptr<int64_t>() + offset, sizeof value, CopyKind::DeviceToHost);
-  MASKDET_FAIL(kernel, ": index ", value, " at position ", shape_str(where), " is out of range for dim ", dim,
-               " of size ", size, " (indexed tensor has shape ", shape_str(indexed_shape), ")");
+  kernels::fail_index_out_of_range(value, where, size, dim, indexed_shape, kernel);
 }
 
-// A contiguous tensor seen as (outer, length of dim, inner).
-struct SliceLayout {
-  int64_t outer = 1, inner = 1;
-};
-SliceLayout slice_layout(const Shape& shape, int64_t dim) {
-  SliceLayout l;
-  for (int64_t d = 0; d < dim; ++d) l.outer *= shape[d];
-  for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) l.inner *= shape[d];
-  return l;
-}
-
-// index_select's operands, checked as the CPU's check_index_select: `full` has the indexed dim
-// of length n, `picked` of length K.
-void check_index_select(const Tensor& full, int64_t dim, const Tensor& index, const Tensor& picked,
-                        const char* kernel) {
-  check_on_device(full, full.device(), kernel, "the (..., n, ...) operand");
-  check_on_device(index, full.device(), kernel, "index");
-  check_on_device(picked, full.device(), kernel, "the (..., K, ...) operand");
-  MASKDET_CHECK(dim >= 0 && dim < full.dim(), kernel, ": dim ", dim, " out of range for shape ",
-                shape_str(full.shape()));
-  MASKDET_CHECK(index.dim() == 1, kernel, ": index must be 1-D, got shape ", shape_str(index.shape()));
-  Shape expect = full.shape();
-  expect[dim] = index.size(0);
-  check_same_shape(picked, expect, kernel, "the (..., K, ...) operand");
-  MASKDET_CHECK(full.is_contiguous() && picked.is_contiguous(), kernel, ": operands must be contiguous");
-  MASKDET_CHECK(full.dtype() == picked.dtype(), kernel, ": dtypes differ: ", dtype_name(full.dtype()), " and ",
-                dtype_name(picked.dtype()));
-  check_index_values(index, full.size(dim), dim, full.shape(), kernel);
-}
-
-// gather's operands, checked as the CPU's check_gather.
-void check_gather(const Tensor& full, int64_t dim, const Tensor& index, const Tensor& picked, const char* kernel) {
-  check_on_device(full, full.device(), kernel, "the indexed operand");
-  check_on_device(index, full.device(), kernel, "index");
-  check_on_device(picked, full.device(), kernel, "the index-shaped operand");
-  MASKDET_CHECK(index.dim() == full.dim(), kernel, ": index has shape ", shape_str(index.shape()),
-                ", expected the rank of ", shape_str(full.shape()));
-  MASKDET_CHECK(dim >= 0 && dim < std::max<int64_t>(full.dim(), 1), kernel, ": dim ", dim,
-                " out of range for shape ", shape_str(full.shape()));
-  for (int64_t d = 0; d < full.dim(); ++d)
-    MASKDET_CHECK(d == dim || index.size(d) <= full.size(d), kernel, ": index shape ", shape_str(index.shape()),
-                  " exceeds ", shape_str(full.shape()), " in dim ", d);
-  check_same_shape(picked, index.shape(), kernel, "the index-shaped operand");
-  MASKDET_CHECK(full.dtype() == picked.dtype(), kernel, ": dtypes differ: ", dtype_name(full.dtype()), " and ",
-                dtype_name(picked.dtype()));
-  check_index_values(index, full.dim() == 0 ? 1 : full.size(dim), dim, full.shape(), kernel);
-}
+using kernels::IndexSelectLayout;
 
 // ---- index_select ----
 
@@ -216,15 +166,15 @@ __global__ void gather_backward_kernel(const T* __restrict__ grad_out,    // ind
 // dtype, one GPU. Overwrites out.
 void index_select_forward(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
   constexpr const char* kernel = "index_select_forward";
-  check_index_select(x, dim, index, out, kernel);
+  const IndexSelectLayout l = kernels::check_index_select_args(x, dim, index, out, kernel, Backend::Cuda);
+  check_index_values(index, l.size, dim, x.shape(), kernel);
   DeviceGuard guard(x.device().index);
   const int64_t total = out.numel();
   if (total == 0) return;
-  const SliceLayout l = slice_layout(x.shape(), dim);
   dispatch_all(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     index_select_forward_kernel<T><<<blocks_for(total), kThreadsPerBlock, 0, current_stream()>>>(
-        x.data_ptr<T>(), index.data_ptr<int64_t>(), out.data_ptr<T>(), total, x.size(dim), index.size(0), l.inner,
+        x.data_ptr<T>(), index.data_ptr<int64_t>(), out.data_ptr<T>(), total, l.size, index.size(0), l.inner,
         index.strides()[0]);
     CUDA_CHECK_LAUNCH();
   });
@@ -234,11 +184,11 @@ void index_select_forward(const Tensor& x, int64_t dim, const Tensor& index, con
 // GPU. ADDS TO grad_x.
 void index_select_backward(const Tensor& grad_out, int64_t dim, const Tensor& index, const Tensor& grad_x) {
   constexpr const char* kernel = "index_select_backward";
-  check_index_select(grad_x, dim, index, grad_out, kernel);
+  const IndexSelectLayout l = kernels::check_index_select_args(grad_x, dim, index, grad_out, kernel, Backend::Cuda);
+  check_index_values(index, l.size, dim, grad_x.shape(), kernel);
   DeviceGuard guard(grad_x.device().index);
   const int64_t picks = index.size(0), total = grad_x.numel();
   if (picks == 0 || total == 0) return;
-  const SliceLayout l = slice_layout(grad_x.shape(), dim);
   const cudaStream_t stream = current_stream();
   const TensorOptions i64 = index.options();
   const Tensor keys = empty({picks}, i64), positions = empty({picks}, i64);
@@ -258,7 +208,7 @@ void index_select_backward(const Tensor& grad_out, int64_t dim, const Tensor& in
     using T = decltype(zero);
     index_add_gather_kernel<T><<<blocks_for(total), kThreadsPerBlock, 0, stream>>>(
         grad_out.data_ptr<T>(), sorted_keys.data_ptr<int64_t>(), sorted_positions.data_ptr<int64_t>(),
-        grad_x.data_ptr<T>(), total, grad_x.size(dim), picks, l.inner);
+        grad_x.data_ptr<T>(), total, l.size, picks, l.inner);
     CUDA_CHECK_LAUNCH();
   });
 }
@@ -267,7 +217,8 @@ void index_select_backward(const Tensor& grad_out, int64_t dim, const Tensor& in
 // Overwrites out.
 void gather_forward(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
   constexpr const char* kernel = "gather_forward";
-  check_gather(x, dim, index, out, kernel);
+  const int64_t size = kernels::check_gather_args(x, dim, index, out, kernel, Backend::Cuda);
+  check_index_values(index, size, dim, x.shape(), kernel);
   DeviceGuard guard(x.device().index);
   const int64_t total = index.numel();
   if (total == 0) return;
@@ -291,7 +242,8 @@ void gather_forward(const Tensor& x, int64_t dim, const Tensor& index, const Ten
 // overlap itself). ADDS TO grad_x.
 void gather_backward(const Tensor& grad_out, int64_t dim, const Tensor& index, const Tensor& grad_x) {
   constexpr const char* kernel = "gather_backward";
-  check_gather(grad_x, dim, index, grad_out, kernel);
+  const int64_t size = kernels::check_gather_args(grad_x, dim, index, grad_out, kernel, Backend::Cuda);
+  check_index_values(index, size, dim, grad_x.shape(), kernel);
   DeviceGuard guard(grad_x.device().index);
   if (index.numel() == 0) return;
   Shape lines_shape = index.shape(), grad_x_strides = grad_x.strides();

@@ -8,6 +8,7 @@
 #include "cuda/kernels/rounding.cuh"
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/loss.h"
+#include "tensor/kernels/loss_checks.h"
 
 namespace maskdet::cuda {
 namespace {
@@ -128,21 +129,10 @@ struct LossOp {
   }
 };
 
-void check_operand(const Tensor& t, const Tensor& pred, const char* kernel, const char* what) {
-  check_same_shape(t, pred.shape(), kernel, what);
-  MASKDET_CHECK(t.dtype() == pred.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), ", prediction is ",
-                dtype_name(pred.dtype()));
-  check_on_device(t, pred.device(), kernel, what);
-}
-
 template <LossKind kKind>
 void pointwise_loss(const char* kernel, const Tensor& pred, const Tensor& target, const Tensor& weight,
                     const Tensor& loss, const Tensor& grad, const LossParams& params) {
-  MASKDET_CHECK(pred.is_cuda(), kernel, ": the CUDA kernel got a prediction on ", pred.device().str());
-  check_operand(target, pred, kernel, "target");
-  check_operand(loss, pred, kernel, "loss");
-  check_operand(grad, pred, kernel, "grad");
-  if (weight.defined()) check_operand(weight, pred, kernel, "weight");
+  kernels::check_loss_args(kernel, pred, target, weight, loss, grad, Backend::Cuda);
   dispatch_floating(pred.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* wp = weight.defined() ? weight.data_ptr<T>() : nullptr;
@@ -169,13 +159,13 @@ void l1(const Tensor& pred, const Tensor& target, const Tensor& loss, const Tens
 }
 
 void smooth_l1(const Tensor& pred, const Tensor& target, double beta, const Tensor& loss, const Tensor& grad) {
-  MASKDET_CHECK(beta >= 0, "smooth_l1: beta must be >= 0, got ", beta);
+  kernels::check_smooth_l1_beta(beta);
   pointwise_loss<LossKind::SmoothL1>("smooth_l1", pred, target, Tensor(), loss, grad, {beta, 0, 0});
 }
 
 void sigmoid_focal_loss(const Tensor& logits, const Tensor& targets, const Tensor& weight, double alpha, double gamma,
                         const Tensor& loss, const Tensor& grad) {
-  MASKDET_CHECK(gamma >= 0, "sigmoid_focal_loss: gamma must be >= 0, got ", gamma);
+  kernels::check_focal_gamma(gamma);
   pointwise_loss<LossKind::Focal>("sigmoid_focal_loss", logits, targets, weight, loss, grad, {0, alpha, gamma});
 }
 

@@ -74,8 +74,8 @@ void row_major_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, 
 // last dim. beta = 0 overwrites out, beta = 1 adds to it.
 void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& out, double alpha,
           double beta) {
-  check_on_device(out.device(), "gemm", {{&out, "out"}, {&a, "a"}, {&b, "b"}});
-  const kernels::gemm_layout::GemmPlan p = kernels::gemm_layout::plan_gemm(a, transpose_a, b, transpose_b, out);
+  const kernels::gemm_layout::GemmPlan p =
+      kernels::gemm_layout::plan_gemm(a, transpose_a, b, transpose_b, out, Backend::Cuda);
   if (p.empty) return;
   DeviceGuard guard(out.device().index);
   dispatch_floating(out.dtype(), "gemm", [&](auto zero) {

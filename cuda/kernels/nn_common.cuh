@@ -1,9 +1,9 @@
-// What the CUDA layer kernels (conv2d, batch_norm, group_norm, pool, upsample, index) share: an
-// operand check worded as the CPU kernels' check_operand (tensor/cpu/strided_loop.h) that also
-// checks the device and dense layout the GPU code relies on, zero-filling on the stream, a grid
-// size for one-block-per-item kernels, and a deterministic block-wide double sum (a warp
-// shuffle tree, then the warps' partials in order: NVIDIA's "Faster Parallel Reductions on
-// Kepler" pattern). Included by .cu files only.
+// What the CUDA layer kernels (conv2d, batch_norm, group_norm, pool, upsample, index) share:
+// zero-filling on the stream, the data pointer of an optional operand, a grid size for
+// one-block-per-item kernels, and a deterministic block-wide double sum (a warp shuffle tree,
+// then the warps' partials in order: NVIDIA's "Faster Parallel Reductions on Kepler" pattern).
+// Their argument checks are the CPU kernels' (tensor/kernels/<family>_checks.h). Included by .cu
+// files only.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -13,22 +13,6 @@
 #include "tensor/tensor.h"
 
 namespace maskdet::cuda {
-
-// An operand that goes with x: x's device, `shape`, x's dtype, contiguous. An undefined tensor
-// is allowed only when `optional`.
-inline void check_operand(const Tensor& t, const Tensor& x, const Shape& shape, const char* kernel, const char* what,
-                          bool optional) {
-  if (!t.defined()) {
-    MASKDET_CHECK(optional, kernel, ": ", what, " must be defined");
-    return;
-  }
-  check_on_device(t, x.device(), kernel, what);
-  check_same_shape(t, shape, kernel, what);
-  MASKDET_CHECK(t.dtype() == x.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), " but x is ",
-                dtype_name(x.dtype()));
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous on CUDA (strides ",
-                shape_str(t.strides()), ")");
-}
 
 // All bits zero is 0 for every dtype maskdet has. Queued on the current stream; an undefined or
 // empty tensor is left alone.

@@ -1,6 +1,6 @@
 // CUDA optimiser kernels (tensor/kernels/optim.h): the fused SGD and AdamW updates and the
-// partial p-norm of gradient clipping. The per-element arithmetic and the checks are the CPU's,
-// from tensor/kernels/optim_math.h, which rounds every operation as the CPU does, so the
+// partial p-norm of gradient clipping. The per-element arithmetic is the CPU's, from
+// tensor/kernels/optim_math.h, which rounds every operation as the CPU does, so the
 // updates give the CPU's results bit for bit.
 //
 // norm_partial is deterministic on the GPU (fixed chunks, fixed tree, no atomics) but adds in
@@ -9,6 +9,7 @@
 
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/optim.h"
+#include "tensor/kernels/optim_checks.h"
 #include "tensor/kernels/optim_math.h"
 
 namespace maskdet::cuda {
@@ -17,12 +18,6 @@ namespace math = kernels::optim_math;
 
 // Elements per block of the first norm pass; the chunking depends on numel only.
 constexpr int64_t kNormChunk = 32768;
-
-// The CPU's checks plus the device: every operand on the parameter's GPU.
-void check_like_param(const Tensor& t, const Tensor& param, const char* kernel, const char* what) {
-  math::check_like_param(t, param, kernel, what);
-  check_on_device(t, param.device(), kernel, what);
-}
 
 // p, g, buf: (n,); buf null without momentum.
 template <class T>
@@ -86,10 +81,8 @@ __global__ void norm_total_kernel(int64_t chunks, const double* partial, bool is
 // undefined when momentum == 0. All contiguous, one dtype, on one GPU.
 void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum,
                 double dampening, double weight_decay, bool nesterov, bool first_step) {
-  check_like_param(param, param, "sgd_update", "param");
-  check_like_param(grad, param, "sgd_update", "grad");
+  kernels::check_sgd_update_args(param, grad, momentum_buffer, momentum, Backend::Cuda);
   const bool use_momentum = momentum != 0;
-  if (use_momentum) check_like_param(momentum_buffer, param, "sgd_update", "momentum_buffer");
   const int64_t n = param.numel();
   if (n == 0) return;
   DeviceGuard guard(param.device().index);
@@ -106,10 +99,7 @@ void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_
 // one GPU. step >= 1.
 void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) {
-  check_like_param(param, param, "adamw_update", "param");
-  check_like_param(grad, param, "adamw_update", "grad");
-  check_like_param(exp_avg, param, "adamw_update", "exp_avg");
-  check_like_param(exp_avg_sq, param, "adamw_update", "exp_avg_sq");
+  kernels::check_adamw_update_args(param, grad, exp_avg, exp_avg_sq, Backend::Cuda);
   const math::AdamWCoefficients c = math::adamw_coefficients(lr, beta1, beta2, eps, weight_decay, step);
   const int64_t n = param.numel();
   if (n == 0) return;
@@ -124,8 +114,7 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
 
 // x: (*), float32 or float64, contiguous. out: (1), float64, on x's GPU. OVERWRITES out.
 void norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
-  check_on_device(x.device(), "norm_partial", {{&x, "x"}, {&out, "out"}});
-  math::check_norm_partial(x, norm_type, out);
+  kernels::check_norm_partial_args(x, norm_type, out, Backend::Cuda);
   const bool is_max = std::isinf(norm_type);
   const int64_t n = x.numel();
   DeviceGuard guard(x.device().index);

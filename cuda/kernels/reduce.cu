@@ -1,5 +1,5 @@
 // CUDA reductions (tensor/kernels/reduce.h): sum over any dims, max over one dim, with the
-// CPU kernels' checks (tensor/kernels/reduce_layout.h) and results (tensor/cpu/reduce.cpp).
+// CPU kernels' checks (tensor/kernels/reduce_checks.h) and results (tensor/cpu/reduce.cpp).
 //
 // Deterministic: which element each thread adds, the shared-memory tree that combines a block
 // (block_tree_reduce, cuda/kernels/strided.cuh) and the order in which chunk partials are added
@@ -11,6 +11,7 @@
 
 #include "cuda/kernels/strided.cuh"
 #include "tensor/kernels/reduce.h"
+#include "tensor/kernels/reduce_checks.h"
 #include "tensor/kernels/reduce_layout.h"
 
 namespace maskdet::cuda {
@@ -167,8 +168,7 @@ unsigned task_blocks(int64_t tasks) {
 // x: any shape and strides. dims: sorted, unique, in range. out: x's shape with the reduced
 // dims of size 1, x's dtype, contiguous. Overwrites out.
 void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) {
-  check_on_device(x.device(), "sum", {{&x, "x"}, {&out, "out"}});
-  kernels::reduce_layout::check_sum(x, dims, out);
+  kernels::check_sum_forward_args(x, dims, out, Backend::Cuda);
   const ReduceLayout l = split_dims(x, dims);
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t n_red = shape_numel(l.red_shape);
@@ -202,8 +202,7 @@ void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor
 // x: any shape and strides, x.size(dim) > 0. values: x's shape with dim of size 1, x's dtype,
 // contiguous; indices: the same shape, int64, contiguous. Overwrites both.
 void max_forward(const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) {
-  check_on_device(x.device(), "max", {{&x, "x"}, {&values, "values"}, {&indices, "indices"}});
-  kernels::reduce_layout::check_max(x, dim, values, indices);
+  kernels::check_max_forward_args(x, dim, values, indices, Backend::Cuda);
   const ReduceLayout l = split_dims(x, {dim});
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t len = x.size(dim), stride = x.strides()[dim];

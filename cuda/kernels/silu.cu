@@ -9,6 +9,7 @@
 // the CPU-vs-CUDA test.
 #include "cuda/context.h"
 #include "tensor/kernels/silu.h"
+#include "tensor/kernels/silu_checks.h"
 #include "tensor/kernels/silu_math.h"
 
 namespace maskdet::cuda {
@@ -31,25 +32,11 @@ __global__ void silu_backward_kernel(const T* grad_out, const T* x, T* grad_x, i
     grad_x[i] = grad_out[i] * kernels::silu_math::derivative(x[i]);
 }
 
-// Checks operand t against x (t may be x itself, which checks its layout only): the CPU
-// kernel's checks, plus the dense layout the flat loops rely on.
-void check_operand(const Tensor& t, const Tensor& x, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.shape() == x.shape(), kernel, ": ", what, " has shape ", shape_str(t.shape()), ", expected ",
-                shape_str(x.shape()));
-  MASKDET_CHECK(t.dtype() == x.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), " but x is ",
-                dtype_name(x.dtype()));
-  MASKDET_CHECK(t.device() == x.device(), kernel, ": ", what, " is on ", t.device().str(), " but x is on ",
-                x.device().str());
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous on CUDA (strides ",
-                shape_str(t.strides()), ")");
-}
-
 }  // namespace
 
 // x, out: contiguous, one shape and dtype, on one GPU.
 void silu_forward(const Tensor& x, const Tensor& out) {
-  check_operand(x, x, "silu_forward", "x");
-  check_operand(out, x, "silu_forward", "out");
+  kernels::check_silu_forward_args(x, out, kernels::Backend::Cuda);
   const int64_t n = x.numel();
   if (n == 0) return;
   // The tensor's GPU must be current: the stream below and the kernel belong to it.
@@ -64,9 +51,7 @@ void silu_forward(const Tensor& x, const Tensor& out) {
 
 // grad_out, x, grad_x: contiguous, one shape and dtype, on one GPU.
 void silu_backward(const Tensor& grad_out, const Tensor& x, const Tensor& grad_x) {
-  check_operand(x, x, "silu_backward", "x");
-  check_operand(grad_out, x, "silu_backward", "grad_out");
-  check_operand(grad_x, x, "silu_backward", "grad_x");
+  kernels::check_silu_backward_args(grad_out, x, grad_x, kernels::Backend::Cuda);
   const int64_t n = x.numel();
   if (n == 0) return;
   DeviceGuard guard(x.device().index);

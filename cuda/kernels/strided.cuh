@@ -1,15 +1,13 @@
-// What the CUDA kernels share: operand checks that word their errors as the CPU kernels do, a
-// block-wide tree reduction, and a strided elementwise launcher, the GPU counterpart of
-// tensor/cpu/strided_loop.h. Each thread turns a linear element index into one element offset
-// per operand (row-major odometer, strides in elements, 0 for broadcast dims) in a grid-stride
-// loop (NVIDIA, "CUDA Pro Tip: Write Flexible Kernels with Grid-Stride Loops"); when every
-// operand is dense the offsets are the index itself. Included by .cu files only.
+// What the CUDA kernels share: a block-wide tree reduction, and a strided elementwise launcher,
+// the GPU counterpart of tensor/cpu/strided_loop.h. Each thread turns a linear element index
+// into one element offset per operand (row-major odometer, strides in elements, 0 for broadcast
+// dims) in a grid-stride loop (NVIDIA, "CUDA Pro Tip: Write Flexible Kernels with Grid-Stride
+// Loops"); when every operand is dense the offsets are the index itself. Included by .cu files
+// only.
 #pragma once
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <initializer_list>
-#include <utility>
 
 #include "cuda/context.h"
 #include "tensor/kernels/kernel_checks.h"
@@ -21,25 +19,8 @@ namespace maskdet::cuda {
 // their inner neighbour in every operand merged), so real tensors rarely come near it.
 constexpr int kMaxDims = 8;
 
-// ---- checks (host) ----
-
-using kernels::check_same_shape;
-
-// The CPU kernels cannot meet a tensor of the other device; these can (a cuda:: function called
-// directly, or a mixed-device bug upstream), and a host pointer read on the GPU is an illegal
-// address far from its cause, so every operand is checked: defined, on the CUDA `device`.
-inline void check_on_device(const Tensor& t, Device device, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.defined(), kernel, ": ", what, " is undefined");
-  MASKDET_CHECK(t.device() == device && device.is_cuda(), kernel, ": ", what, " is on ", t.device().str(),
-                ", expected ", device.str(), " (the CUDA kernels need CUDA tensors)");
-}
-
-// The same for several operands, named:
-//   check_on_device(x.device(), "sum", {{&x, "x"}, {&out, "out"}});
-inline void check_on_device(Device device, const char* kernel,
-                            std::initializer_list<std::pair<const Tensor*, const char*>> operands) {
-  for (const auto& [t, what] : operands) check_on_device(*t, device, kernel, what);
-}
+// The kernels' checks (tensor/kernels/<family>_checks.h) run here with Backend::Cuda.
+using kernels::Backend;
 
 // ---- block reduction ----
 

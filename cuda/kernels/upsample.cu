@@ -10,6 +10,7 @@
 // atomics, and the same sums in the same order as the CPU, bit for bit.
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/kernels/upsample.h"
+#include "tensor/kernels/upsample_checks.h"
 
 namespace maskdet::cuda {
 
@@ -75,27 +76,13 @@ __global__ void upsample_backward_kernel(const T* __restrict__ grad_out,  // (N,
   }
 }
 
-// The CPU's check_planes, in its words, plus the device.
-void check_planes(const Tensor& small, const Tensor& large, const char* kernel) {
-  check_on_device(small, small.device(), kernel, "the (N, C, H, W) operand");
-  check_on_device(large, small.device(), kernel, "the (N, C, OH, OW) operand");
-  MASKDET_CHECK(small.dim() == 4 && large.dim() == 4 && small.size(0) == large.size(0) &&
-                    small.size(1) == large.size(1),
-                kernel, ": expected (N, C, H, W) and (N, C, OH, OW), got ", shape_str(small.shape()), " and ",
-                shape_str(large.shape()));
-  MASKDET_CHECK(small.size(2) > 0 && small.size(3) > 0, kernel, ": empty input plane ", shape_str(small.shape()));
-  MASKDET_CHECK(small.is_contiguous() && large.is_contiguous(), kernel, ": operands must be contiguous");
-  MASKDET_CHECK(small.dtype() == large.dtype(), kernel, ": dtypes differ: ", dtype_name(small.dtype()), " and ",
-                dtype_name(large.dtype()));
-}
-
 }  // namespace
 
 // x: (N, C, H, W); out: (N, C, OH, OW); contiguous, one GPU. scale_h, scale_w: the scale factors
 // the caller asked for, or 0 when it gave the output size. Overwrites out.
 void upsample_nearest2d_forward(const Tensor& x, const Tensor& out, double scale_h, double scale_w) {
   constexpr const char* kernel = "upsample_nearest2d_forward";
-  check_planes(x, out, kernel);
+  kernels::check_upsample_nearest2d_args(x, out, kernel, Backend::Cuda);
   dispatch_floating(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const int64_t total = out.numel();
@@ -111,7 +98,7 @@ void upsample_nearest2d_forward(const Tensor& x, const Tensor& out, double scale
 // grad_out: (N, C, OH, OW); grad_x: (N, C, H, W); contiguous, one GPU. Overwrites grad_x.
 void upsample_nearest2d_backward(const Tensor& grad_out, const Tensor& grad_x, double scale_h, double scale_w) {
   constexpr const char* kernel = "upsample_nearest2d_backward";
-  check_planes(grad_x, grad_out, kernel);
+  kernels::check_upsample_nearest2d_args(grad_x, grad_out, kernel, Backend::Cuda);
   dispatch_floating(grad_out.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const int64_t total = grad_x.numel();

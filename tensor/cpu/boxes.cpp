@@ -6,15 +6,13 @@
 
 #include "tensor/cpu/parallel.h"
 #include "tensor/kernels/boxes.h"
+#include "tensor/kernels/boxes_checks.h"
 
 namespace maskdet::cpu {
 
 namespace {
 
-void check_boxes(const Tensor& t, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.dim() == 2 && t.size(1) == 4, kernel, ": ", what, " must be (N, 4), got ", shape_str(t.shape()));
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous");
-}
+using kernels::Backend;
 
 template <class T>
 T iou(const T* a, const T* b) {
@@ -58,10 +56,7 @@ int64_t greedy_nms(const T* boxes, const T* scores, const int64_t* labels, int64
 }  // namespace
 
 void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
-  check_boxes(a, "box_iou", "a");
-  check_boxes(b, "box_iou", "b");
-  MASKDET_CHECK(out.shape() == (Shape{a.size(0), b.size(0)}) && out.is_contiguous(), "box_iou: out has shape ",
-                shape_str(out.shape()), ", expected (", a.size(0), ", ", b.size(0), ")");
+  kernels::check_box_iou_args(a, b, out, Backend::Cpu);
   dispatch_floating(a.dtype(), "box_iou", [&](auto zero) {
     using T = decltype(zero);
     const T* ap = a.data_ptr<T>();
@@ -76,11 +71,7 @@ void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double, 4> w, const Tensor& deltas) {
-  check_boxes(anchors, "encode_boxes", "anchors");
-  check_boxes(boxes, "encode_boxes", "boxes");
-  check_boxes(deltas, "encode_boxes", "deltas");
-  MASKDET_CHECK(anchors.size(0) == boxes.size(0) && boxes.size(0) == deltas.size(0), "encode_boxes: ",
-                anchors.size(0), " anchors, ", boxes.size(0), " boxes, ", deltas.size(0), " deltas");
+  kernels::check_box_coder_args("encode_boxes", anchors, "anchors", boxes, "boxes", deltas, "deltas", Backend::Cpu);
   dispatch_floating(anchors.dtype(), "encode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const T* a = anchors.data_ptr<T>();
@@ -105,11 +96,7 @@ void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double,
 
 void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double, 4> w, double max_log_scale,
                   const Tensor& boxes) {
-  check_boxes(anchors, "decode_boxes", "anchors");
-  check_boxes(deltas, "decode_boxes", "deltas");
-  check_boxes(boxes, "decode_boxes", "boxes");
-  MASKDET_CHECK(anchors.size(0) == deltas.size(0) && deltas.size(0) == boxes.size(0), "decode_boxes: ",
-                anchors.size(0), " anchors, ", deltas.size(0), " deltas, ", boxes.size(0), " boxes");
+  kernels::check_box_coder_args("decode_boxes", anchors, "anchors", deltas, "deltas", boxes, "boxes", Backend::Cpu);
   dispatch_floating(anchors.dtype(), "decode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const T* a = anchors.data_ptr<T>();
@@ -135,7 +122,7 @@ void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double
 }
 
 void clip_boxes(const Tensor& boxes, double height, double width) {
-  check_boxes(boxes, "clip_boxes", "boxes");
+  kernels::check_clip_boxes_args(boxes, Backend::Cpu);
   dispatch_floating(boxes.dtype(), "clip_boxes", [&](auto zero) {
     using T = decltype(zero);
     T* b = boxes.data_ptr<T>();
@@ -148,21 +135,8 @@ void clip_boxes(const Tensor& boxes, double height, double width) {
   });
 }
 
-namespace {
-void check_nms_args(const Tensor& boxes, const Tensor& scores, const Tensor& keep, const char* kernel) {
-  check_boxes(boxes, kernel, "boxes");
-  MASKDET_CHECK(scores.shape() == Shape{boxes.size(0)} && scores.is_contiguous(), kernel, ": scores has shape ",
-                shape_str(scores.shape()), " for ", boxes.size(0), " boxes");
-  MASKDET_CHECK(scores.dtype() == boxes.dtype(), kernel, ": scores are ", dtype_name(scores.dtype()), ", boxes ",
-                dtype_name(boxes.dtype()));
-  MASKDET_CHECK(keep.shape() == Shape{boxes.size(0)} && keep.dtype() == DType::Int64 && keep.is_contiguous(), kernel,
-                ": keep must be a contiguous int64 (", boxes.size(0), ") tensor, got ", dtype_name(keep.dtype()), " ",
-                shape_str(keep.shape()));
-}
-}  // namespace
-
 void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const Tensor& keep, int64_t& num_kept) {
-  check_nms_args(boxes, scores, keep, "nms");
+  kernels::check_nms_args(boxes, scores, keep, "nms", Backend::Cpu);
   dispatch_floating(boxes.dtype(), "nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = greedy_nms(boxes.data_ptr<T>(), scores.data_ptr<T>(), static_cast<const int64_t*>(nullptr),
@@ -172,10 +146,7 @@ void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const 
 
 void batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& labels, double iou_threshold,
                  const Tensor& keep, int64_t& num_kept) {
-  check_nms_args(boxes, scores, keep, "batched_nms");
-  MASKDET_CHECK(labels.shape() == Shape{boxes.size(0)} && labels.dtype() == DType::Int64 && labels.is_contiguous(),
-                "batched_nms: labels must be a contiguous int64 (", boxes.size(0), ") tensor, got ",
-                dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
+  kernels::check_batched_nms_args(boxes, scores, labels, keep, Backend::Cpu);
   dispatch_floating(boxes.dtype(), "batched_nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = greedy_nms(boxes.data_ptr<T>(), scores.data_ptr<T>(), labels.data_ptr<int64_t>(), boxes.size(0),

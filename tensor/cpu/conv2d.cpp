@@ -25,26 +25,7 @@ namespace maskdet::cpu {
 
 namespace {
 
-ConvGeometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& out, const Conv2dParams& p,
-                           const char* kernel) {
-  MASKDET_CHECK(x.dim() == 4 && weight.dim() == 4 && out.dim() == 4, kernel, ": expected 4-D tensors, got x ",
-                shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ", out ", shape_str(out.shape()));
-  MASKDET_CHECK(x.dtype() == weight.dtype() && x.dtype() == out.dtype(), kernel, ": dtypes differ");
-  MASKDET_CHECK(x.is_contiguous() && weight.is_contiguous() && out.is_contiguous(), kernel,
-                ": tensors must be contiguous");
-  const ConvGeometry s{x.size(0),      x.size(1),      x.size(2),
-                       x.size(3),      weight.size(0), weight.size(2),
-                       weight.size(3), p.out_h(x.size(2), weight.size(2)), p.out_w(x.size(3), weight.size(3)),
-                       p};
-  MASKDET_CHECK(p.groups >= 1 && s.channels % p.groups == 0 && s.out_channels % p.groups == 0 &&
-                    weight.size(1) == s.group_in(),
-                kernel, ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(x.shape()),
-                " with groups ", p.groups);
-  const Shape expected{s.batch, s.out_channels, s.out_h, s.out_w};
-  MASKDET_CHECK(out.shape() == expected, kernel, ": output has shape ", shape_str(out.shape()), ", expected ",
-                shape_str(expected));
-  return s;
-}
+using kernels::Backend;
 
 // Runs the GEMM of each group g, c[g] = op(a[g]) @ op(b[g]) + beta c[g], where operand x[g]
 // starts x_step elements after x[g - 1]: one GEMM split across the threads when there is a
@@ -85,13 +66,7 @@ const T* image_columns(const T* image, const ConvGeometry& s, T* col) {
 
 void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out,
                     const Conv2dParams& params) {
-  const ConvGeometry s = conv_geometry(x, weight, out, params, "conv2d_forward");
-  if (bias.defined()) {
-    MASKDET_CHECK(bias.dim() == 1 && bias.size(0) == s.out_channels && bias.is_contiguous() &&
-                      bias.dtype() == x.dtype(),
-                  "conv2d_forward: bias has shape ", shape_str(bias.shape()), ", expected ",
-                  shape_str({s.out_channels}));
-  }
+  const ConvGeometry s{kernels::check_conv2d_forward_args(x, weight, bias, out, params, Backend::Cpu)};
   const int64_t in_size = s.in_image_size(), out_size = s.out_image_size(), out_area = s.out_area();
   dispatch_floating(x.dtype(), "conv2d_forward", [&](auto zero) {
     using T = decltype(zero);
@@ -123,7 +98,7 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 
 void conv2d_backward_data(const Tensor& grad_out, const Tensor& weight, const Tensor& grad_x,
                           const Conv2dParams& params) {
-  const ConvGeometry s = conv_geometry(grad_x, weight, grad_out, params, "conv2d_backward_data");
+  const ConvGeometry s{kernels::check_conv2d_backward_data_args(grad_out, weight, grad_x, params, Backend::Cpu)};
   const int64_t in_size = s.in_image_size(), out_size = s.out_image_size(), out_area = s.out_area();
   dispatch_floating(grad_x.dtype(), "conv2d_backward_data", [&](auto zero) {
     using T = decltype(zero);
@@ -148,8 +123,7 @@ void conv2d_backward_data(const Tensor& grad_out, const Tensor& weight, const Te
 
 void conv2d_backward_filter(const Tensor& grad_out, const Tensor& x, const Tensor& grad_weight,
                             const Conv2dParams& params) {
-  // conv_geometry reads the weight's shape from grad_weight.
-  const ConvGeometry s = conv_geometry(x, grad_weight, grad_out, params, "conv2d_backward_filter");
+  const ConvGeometry s{kernels::check_conv2d_backward_filter_args(grad_out, x, grad_weight, params, Backend::Cpu)};
   const int64_t in_size = s.in_image_size(), out_size = s.out_image_size(), out_area = s.out_area();
   dispatch_floating(x.dtype(), "conv2d_backward_filter", [&](auto zero) {
     using T = decltype(zero);

@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "tensor/kernels/conv2d.h"
+#include "tensor/kernels/conv2d_checks.h"
 
 namespace maskdet::cpu {
 
-// A convolution of x (batch, channels, height, width) with weight (out_channels,
-// channels / groups, kernel_h, kernel_w) into (batch, out_channels, out_h, out_w).
-struct ConvGeometry {
-  int64_t batch, channels, height, width;
-  int64_t out_channels, kernel_h, kernel_w;
-  int64_t out_h, out_w;
-  Conv2dParams params;
-
+// The sizes the kernels' checks establish (tensor/kernels/conv2d_checks.h), with what the CPU
+// lowerings derive from them.
+struct ConvGeometry : kernels::Conv2dShape {
   int64_t groups() const { return params.groups; }
   int64_t group_in() const { return channels / groups(); }
   int64_t group_out() const { return out_channels / groups(); }

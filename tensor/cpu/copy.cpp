@@ -1,11 +1,12 @@
 // CPU copy (with dtype conversion) and fill.
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/copy.h"
+#include "tensor/kernels/copy_checks.h"
 
 namespace maskdet::cpu {
 
 void copy(const Tensor& src, const Tensor& dst) {
-  check_same_shape(src, dst.shape(), "copy", "src");
+  kernels::check_copy_args(src, dst, Backend::Cpu);
   dispatch_all(src.dtype(), "copy", [&](auto zs) {
     using S = decltype(zs);
     dispatch_all(dst.dtype(), "copy", [&](auto zd) {
@@ -19,6 +20,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 }
 
 void fill(const Tensor& out, double value) {
+  kernels::check_fill_args(out, Backend::Cpu);
   dispatch_all(out.dtype(), "fill", [&](auto zero) {
     using T = decltype(zero);
     T* p = out.data_ptr<T>();

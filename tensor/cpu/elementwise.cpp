@@ -1,6 +1,7 @@
 // CPU elementwise kernels: unary maths and derivatives, broadcasting binary ops, where.
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/elementwise_checks.h"
 #include "tensor/kernels/elementwise_math.h"
 
 namespace maskdet {
@@ -26,7 +27,7 @@ using kernels::UnaryOp;
 namespace math = kernels::elementwise_math;
 
 void unary_forward(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
-  math::check_unary_forward(x, out);
+  kernels::check_unary_forward_args(x, out, Backend::Cpu);
   dispatch_floating(x.dtype(), kernels::unary_op_name(op), [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
@@ -38,7 +39,7 @@ void unary_forward(UnaryOp op, const Tensor& x, const Tensor& out, double a, dou
 
 void unary_backward(UnaryOp op, const Tensor& grad_out, const Tensor& x, const Tensor& y, const Tensor& grad_x,
                     double a, double b) {
-  math::check_unary_backward(grad_out, x, y, grad_x);
+  kernels::check_unary_backward_args(grad_out, x, y, grad_x, Backend::Cpu);
   dispatch_floating(x.dtype(), kernels::unary_op_name(op), [&](auto zero) {
     using T = decltype(zero);
     const T* gp = grad_out.data_ptr<T>();
@@ -53,7 +54,7 @@ void unary_backward(UnaryOp op, const Tensor& grad_out, const Tensor& x, const T
 }
 
 void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  math::check_binary_forward(op, a, b, out);
+  kernels::check_binary_forward_args(op, a, b, out, Backend::Cpu);
   const bool cmp = kernels::is_comparison(op);
   dispatch_all(a.dtype(), kernels::binary_op_name(op), [&](auto zero) {
     using T = decltype(zero);
@@ -73,7 +74,7 @@ void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor&
 }
 
 void where_forward(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
-  math::check_where(mask, a, b, out);
+  kernels::check_where_forward_args(mask, a, b, out, Backend::Cpu);
   dispatch_all(a.dtype(), "where", [&](auto zero) {
     using T = decltype(zero);
     const uint8_t* mp = mask.data_ptr<uint8_t>();

@@ -7,46 +7,26 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/group_norm.h"
+#include "tensor/kernels/group_norm_checks.h"
 
 namespace maskdet::cpu {
 
 namespace {
 
-// x viewed as (N, G, D, S): N samples, G groups of D channels, S spatial values per channel.
-struct GroupLayout {
-  int64_t batch = 0, groups = 0, channels_per_group = 0, spatial = 1;
-  int64_t channels() const { return groups * channels_per_group; }
-  int64_t per_group() const { return channels_per_group * spatial; }  // M
-  // Enough (sample, group) runs per thread to be worth one: about 32k values.
-  int64_t grain() const { return std::max<int64_t>(1, 32768 / std::max<int64_t>(per_group(), 1)); }
-};
+using kernels::GroupNormLayout;
 
-GroupLayout group_layout(const Tensor& x, int64_t num_groups, const char* kernel) {
-  MASKDET_CHECK(x.dim() >= 2, kernel, ": x must be (N, C, *spatial), got shape ", shape_str(x.shape()));
-  MASKDET_CHECK(x.is_contiguous(), kernel, ": x must be contiguous");
-  MASKDET_CHECK(num_groups > 0 && x.size(1) % num_groups == 0, kernel, ": num_groups (", num_groups,
-                ") must divide the ", x.size(1), " channels");
-  GroupLayout l;
-  l.batch = x.size(0);
-  l.groups = num_groups;
-  l.channels_per_group = x.size(1) / num_groups;
-  for (int64_t d = 2; d < x.dim(); ++d) l.spatial *= x.size(d);
-  return l;
+// Enough (sample, group) runs per thread to be worth one: about 32k values.
+int64_t group_grain(const GroupNormLayout& l) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(l.per_group(), 1));
 }
 
-// A buffer of the expected shape and x's dtype, contiguous; `optional` allows an undefined one.
 }  // namespace
 
 void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t num_groups, double eps,
                         const Tensor& out, const Tensor& save_mean, const Tensor& save_rstd) {
-  constexpr const char* kernel = "group_norm_forward";
-  const GroupLayout l = group_layout(x, num_groups, kernel);
-  check_operand(out, x, x.shape(), kernel, "out", false);
-  check_operand(weight, x, {l.channels()}, kernel, "weight", true);
-  check_operand(bias, x, {l.channels()}, kernel, "bias", true);
-  check_operand(save_mean, x, {l.batch, l.groups}, kernel, "save_mean", false);
-  check_operand(save_rstd, x, {l.batch, l.groups}, kernel, "save_rstd", false);
-  dispatch_floating(x.dtype(), kernel, [&](auto zero) {
+  const GroupNormLayout l =
+      kernels::check_group_norm_forward_args(x, weight, bias, num_groups, out, save_mean, save_rstd, Backend::Cpu);
+  dispatch_floating(x.dtype(), "group_norm_forward", [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
     const T* wp = ptr_or_null<T>(weight);
@@ -55,7 +35,7 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     T* mean_p = save_mean.data_ptr<T>();
     T* rstd_p = save_rstd.data_ptr<T>();
     const int64_t m = l.per_group();
-    parallel_for(l.batch * l.groups, l.grain(), [&](int64_t begin, int64_t end) {
+    parallel_for(l.batch * l.groups, group_grain(l), [&](int64_t begin, int64_t end) {
       for (int64_t ng = begin; ng < end; ++ng) {
         const T* xs = xp + ng * m;
         T* os = op + ng * m;
@@ -88,16 +68,9 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
 void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                          const Tensor& save_rstd, int64_t num_groups, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias) {
-  constexpr const char* kernel = "group_norm_backward";
-  const GroupLayout l = group_layout(x, num_groups, kernel);
-  check_operand(grad_out, x, x.shape(), kernel, "grad_out", false);
-  check_operand(weight, x, {l.channels()}, kernel, "weight", true);
-  check_operand(save_mean, x, {l.batch, l.groups}, kernel, "save_mean", false);
-  check_operand(save_rstd, x, {l.batch, l.groups}, kernel, "save_rstd", false);
-  check_operand(grad_x, x, x.shape(), kernel, "grad_x", true);
-  check_operand(grad_weight, x, {l.channels()}, kernel, "grad_weight", true);
-  check_operand(grad_bias, x, {l.channels()}, kernel, "grad_bias", true);
-  dispatch_floating(x.dtype(), kernel, [&](auto zero) {
+  const GroupNormLayout l = kernels::check_group_norm_backward_args(
+      grad_out, x, weight, save_mean, save_rstd, num_groups, grad_x, grad_weight, grad_bias, Backend::Cpu);
+  dispatch_floating(x.dtype(), "group_norm_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* gp = grad_out.data_ptr<T>();
     const T* xp = x.data_ptr<T>();
@@ -145,7 +118,7 @@ void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& 
     if (!grad_x.defined()) return;
     T* gxp = grad_x.data_ptr<T>();
     const int64_t m = l.per_group();
-    parallel_for(l.batch * l.groups, l.grain(), [&](int64_t begin, int64_t end) {
+    parallel_for(l.batch * l.groups, group_grain(l), [&](int64_t begin, int64_t end) {
       for (int64_t ng = begin; ng < end; ++ng) {
         const int64_t n = ng / l.groups, first_channel = (ng % l.groups) * l.channels_per_group;
         const double mean = mean_p[ng], rstd = rstd_p[ng];

@@ -4,6 +4,7 @@
 // threads add into the same element.
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/index.h"
+#include "tensor/kernels/index_checks.h"
 
 namespace maskdet::cpu {
 
@@ -12,7 +13,7 @@ namespace {
 // Throws for the first index value outside [0, size), naming its value and its position.
 void check_index_values(const Tensor& index, int64_t size, int64_t dim, const Shape& indexed_shape,
                         const char* kernel) {
-  MASKDET_CHECK(index.dtype() == DType::Int64, kernel, ": index must be int64, got ", dtype_name(index.dtype()));
+  kernels::check_index_dtype(index, kernel);
   const int64_t* ip = index.data_ptr<int64_t>();
   int64_t position = 0, bad_position = -1, bad_value = 0;
   for_each_offset_serial(index.shape(), index.strides(), [&](int64_t off) {
@@ -23,55 +24,11 @@ void check_index_values(const Tensor& index, int64_t size, int64_t dim, const Sh
     ++position;
   });
   if (bad_position < 0) return;
-  Shape where(index.dim());
-  for (int64_t d = index.dim() - 1; d >= 0; --d) {
-    where[d] = bad_position % index.size(d);
-    bad_position /= index.size(d);
-  }
-  MASKDET_FAIL(kernel, ": index ", bad_value, " at position ", shape_str(where), " is out of range for dim ", dim,
-               " of size ", size, " (indexed tensor has shape ", shape_str(indexed_shape), ")");
+  kernels::fail_index_out_of_range(bad_value, kernels::unravel_position(bad_position, index.shape()), size, dim,
+                                   indexed_shape, kernel);
 }
 
-// A contiguous tensor seen as (outer, length of dim, inner).
-struct SliceLayout {
-  int64_t outer = 1, inner = 1;
-};
-SliceLayout slice_layout(const Shape& shape, int64_t dim) {
-  SliceLayout l;
-  for (int64_t d = 0; d < dim; ++d) l.outer *= shape[d];
-  for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) l.inner *= shape[d];
-  return l;
-}
-
-// index_select's operands: `full` has the indexed dim of length n, `picked` of length K.
-void check_index_select(const Tensor& full, int64_t dim, const Tensor& index, const Tensor& picked,
-                        const char* kernel) {
-  MASKDET_CHECK(dim >= 0 && dim < full.dim(), kernel, ": dim ", dim, " out of range for shape ",
-                shape_str(full.shape()));
-  MASKDET_CHECK(index.dim() == 1, kernel, ": index must be 1-D, got shape ", shape_str(index.shape()));
-  Shape expect = full.shape();
-  expect[dim] = index.size(0);
-  check_same_shape(picked, expect, kernel, "the (..., K, ...) operand");
-  MASKDET_CHECK(full.is_contiguous() && picked.is_contiguous(), kernel, ": operands must be contiguous");
-  MASKDET_CHECK(full.dtype() == picked.dtype(), kernel, ": dtypes differ: ", dtype_name(full.dtype()), " and ",
-                dtype_name(picked.dtype()));
-  check_index_values(index, full.size(dim), dim, full.shape(), kernel);
-}
-
-// gather's operands: index has full's rank and fits inside it except along dim.
-void check_gather(const Tensor& full, int64_t dim, const Tensor& index, const Tensor& picked, const char* kernel) {
-  MASKDET_CHECK(index.dim() == full.dim(), kernel, ": index has shape ", shape_str(index.shape()),
-                ", expected the rank of ", shape_str(full.shape()));
-  MASKDET_CHECK(dim >= 0 && dim < std::max<int64_t>(full.dim(), 1), kernel, ": dim ", dim,
-                " out of range for shape ", shape_str(full.shape()));
-  for (int64_t d = 0; d < full.dim(); ++d)
-    MASKDET_CHECK(d == dim || index.size(d) <= full.size(d), kernel, ": index shape ", shape_str(index.shape()),
-                  " exceeds ", shape_str(full.shape()), " in dim ", d);
-  check_same_shape(picked, index.shape(), kernel, "the index-shaped operand");
-  MASKDET_CHECK(full.dtype() == picked.dtype(), kernel, ": dtypes differ: ", dtype_name(full.dtype()), " and ",
-                dtype_name(picked.dtype()));
-  check_index_values(index, full.dim() == 0 ? 1 : full.size(dim), dim, full.shape(), kernel);
-}
+using kernels::IndexSelectLayout;
 
 // Walks index's positions in parallel over every coordinate but `dim`, and serially along
 // `dim`: body(index_offset, full_offset_without_dim, picked_offset). Positions that differ
@@ -98,10 +55,11 @@ void for_each_gather_position(const Tensor& index, int64_t dim, const Tensor& fu
 }  // namespace
 
 void index_select_forward(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
-  check_index_select(x, dim, index, out, "index_select_forward");
-  const SliceLayout l = slice_layout(x.shape(), dim);
-  const int64_t n = x.size(dim), picks = index.size(0), index_stride = index.strides()[0];
-  dispatch_all(x.dtype(), "index_select_forward", [&](auto zero) {
+  constexpr const char* kernel = "index_select_forward";
+  const IndexSelectLayout l = kernels::check_index_select_args(x, dim, index, out, kernel, Backend::Cpu);
+  check_index_values(index, l.size, dim, x.shape(), kernel);
+  const int64_t n = l.size, picks = index.size(0), index_stride = index.strides()[0];
+  dispatch_all(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
     T* op = out.data_ptr<T>();
@@ -119,10 +77,11 @@ void index_select_forward(const Tensor& x, int64_t dim, const Tensor& index, con
 }
 
 void index_select_backward(const Tensor& grad_out, int64_t dim, const Tensor& index, const Tensor& grad_x) {
-  check_index_select(grad_x, dim, index, grad_out, "index_select_backward");
-  const SliceLayout l = slice_layout(grad_x.shape(), dim);
-  const int64_t n = grad_x.size(dim), picks = index.size(0), index_stride = index.strides()[0];
-  dispatch_all(grad_out.dtype(), "index_select_backward", [&](auto zero) {
+  constexpr const char* kernel = "index_select_backward";
+  const IndexSelectLayout l = kernels::check_index_select_args(grad_x, dim, index, grad_out, kernel, Backend::Cpu);
+  check_index_values(index, l.size, dim, grad_x.shape(), kernel);
+  const int64_t n = l.size, picks = index.size(0), index_stride = index.strides()[0];
+  dispatch_all(grad_out.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* gp = grad_out.data_ptr<T>();
     T* gxp = grad_x.data_ptr<T>();
@@ -145,9 +104,11 @@ void index_select_backward(const Tensor& grad_out, int64_t dim, const Tensor& in
 }
 
 void gather_forward(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
-  check_gather(x, dim, index, out, "gather_forward");
+  constexpr const char* kernel = "gather_forward";
+  const int64_t size = kernels::check_gather_args(x, dim, index, out, kernel, Backend::Cpu);
+  check_index_values(index, size, dim, x.shape(), kernel);
   const int64_t x_step = x.dim() == 0 ? 0 : x.strides()[dim];
-  dispatch_all(x.dtype(), "gather_forward", [&](auto zero) {
+  dispatch_all(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
     T* op = out.data_ptr<T>();
@@ -159,9 +120,11 @@ void gather_forward(const Tensor& x, int64_t dim, const Tensor& index, const Ten
 }
 
 void gather_backward(const Tensor& grad_out, int64_t dim, const Tensor& index, const Tensor& grad_x) {
-  check_gather(grad_x, dim, index, grad_out, "gather_backward");
+  constexpr const char* kernel = "gather_backward";
+  const int64_t size = kernels::check_gather_args(grad_x, dim, index, grad_out, kernel, Backend::Cpu);
+  check_index_values(index, size, dim, grad_x.shape(), kernel);
   const int64_t gx_step = grad_x.dim() == 0 ? 0 : grad_x.strides()[dim];
-  dispatch_all(grad_out.dtype(), "gather_backward", [&](auto zero) {
+  dispatch_all(grad_out.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* gp = grad_out.data_ptr<T>();
     T* gxp = grad_x.data_ptr<T>();

@@ -6,6 +6,7 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/loss.h"
+#include "tensor/kernels/loss_checks.h"
 
 namespace maskdet::cpu {
 namespace {
@@ -34,21 +35,12 @@ void bce_element(T x, T t, const LogitTerms<T>& s, T& ce, T& dce) {
   dce = s.p * (T(1) - t) - s.q * t;
 }
 
-void check_operand(const Tensor& t, const Tensor& pred, const char* kernel, const char* what) {
-  check_same_shape(t, pred.shape(), kernel, what);
-  MASKDET_CHECK(t.dtype() == pred.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), ", prediction is ",
-                dtype_name(pred.dtype()));
-}
-
 // Runs element(x, t, loss, grad) over every element; with a weight, scales both by it and
 // writes exact zeros where it is 0 (ignored elements never evaluate the loss).
 template <class Element>
 void pointwise_loss(const char* kernel, const Tensor& pred, const Tensor& target, const Tensor& weight,
                     const Tensor& loss, const Tensor& grad, const Element& element) {
-  check_operand(target, pred, kernel, "target");
-  check_operand(loss, pred, kernel, "loss");
-  check_operand(grad, pred, kernel, "grad");
-  if (weight.defined()) check_operand(weight, pred, kernel, "weight");
+  kernels::check_loss_args(kernel, pred, target, weight, loss, grad, Backend::Cpu);
   dispatch_floating(pred.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* xp = pred.data_ptr<T>();
@@ -101,7 +93,7 @@ void l1(const Tensor& pred, const Tensor& target, const Tensor& loss, const Tens
 }
 
 void smooth_l1(const Tensor& pred, const Tensor& target, double beta, const Tensor& loss, const Tensor& grad) {
-  MASKDET_CHECK(beta >= 0, "smooth_l1: beta must be >= 0, got ", beta);
+  kernels::check_smooth_l1_beta(beta);
   pointwise_loss("smooth_l1", pred, target, Tensor(), loss, grad, [beta](auto p, auto t, auto& l, auto& g) {
     using T = decltype(p);
     const T d = p - t, b = T(beta);
@@ -117,7 +109,7 @@ void smooth_l1(const Tensor& pred, const Tensor& target, double beta, const Tens
 
 void sigmoid_focal_loss(const Tensor& logits, const Tensor& targets, const Tensor& weight, double alpha, double gamma,
                         const Tensor& loss, const Tensor& grad) {
-  MASKDET_CHECK(gamma >= 0, "sigmoid_focal_loss: gamma must be >= 0, got ", gamma);
+  kernels::check_focal_gamma(gamma);
   pointwise_loss("sigmoid_focal_loss", logits, targets, weight, loss, grad,
                  [alpha, gamma](auto x, auto t, auto& l, auto& g) {
                    using T = decltype(x);

@@ -7,7 +7,8 @@ namespace maskdet::cpu {
 
 void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& out, double alpha,
           double beta) {
-  const kernels::gemm_layout::GemmPlan p = kernels::gemm_layout::plan_gemm(a, transpose_a, b, transpose_b, out);
+  const kernels::gemm_layout::GemmPlan p =
+      kernels::gemm_layout::plan_gemm(a, transpose_a, b, transpose_b, out, kernels::Backend::Cpu);
   if (p.empty) return;
   dispatch_floating(out.dtype(), "gemm", [&](auto zero) {
     using T = decltype(zero);

@@ -7,13 +7,14 @@
 
 #include "tensor/cpu/parallel.h"
 #include "tensor/kernels/optim.h"
+#include "tensor/kernels/optim_checks.h"
 #include "tensor/kernels/optim_math.h"
 
 namespace maskdet::cpu {
 
 namespace {
 namespace math = kernels::optim_math;
-using math::check_like_param;
+using kernels::Backend;
 
 constexpr int64_t kUpdateGrain = 16384;
 // Fixed block size for the norm: the blocks, not the threads, decide the summation order.
@@ -23,10 +24,8 @@ constexpr int64_t kNormBlock = 32768;
 
 void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum,
                 double dampening, double weight_decay, bool nesterov, bool first_step) {
-  check_like_param(param, param, "sgd_update", "param");
-  check_like_param(grad, param, "sgd_update", "grad");
+  kernels::check_sgd_update_args(param, grad, momentum_buffer, momentum, Backend::Cpu);
   const bool use_momentum = momentum != 0;
-  if (use_momentum) check_like_param(momentum_buffer, param, "sgd_update", "momentum_buffer");
   dispatch_floating(param.dtype(), "sgd_update", [&](auto zero) {
     using T = decltype(zero);
     T* p = param.data_ptr<T>();
@@ -41,10 +40,7 @@ void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_
 
 void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) {
-  check_like_param(param, param, "adamw_update", "param");
-  check_like_param(grad, param, "adamw_update", "grad");
-  check_like_param(exp_avg, param, "adamw_update", "exp_avg");
-  check_like_param(exp_avg_sq, param, "adamw_update", "exp_avg_sq");
+  kernels::check_adamw_update_args(param, grad, exp_avg, exp_avg_sq, Backend::Cpu);
   const math::AdamWCoefficients c = math::adamw_coefficients(lr, beta1, beta2, eps, weight_decay, step);
   dispatch_floating(param.dtype(), "adamw_update", [&](auto zero) {
     using T = decltype(zero);
@@ -59,7 +55,7 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
 }
 
 void norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
-  math::check_norm_partial(x, norm_type, out);
+  kernels::check_norm_partial_args(x, norm_type, out, Backend::Cpu);
   const bool is_max = std::isinf(norm_type);
   const int64_t n = x.numel();
   const int64_t blocks = (n + kNormBlock - 1) / kNormBlock;

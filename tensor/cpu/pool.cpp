@@ -5,31 +5,15 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/pool.h"
+#include "tensor/kernels/pool_checks.h"
 
 namespace maskdet::cpu {
 
-namespace {
-void check_pool_operand(const Tensor& t, const Shape& shape, const char* kernel, const char* what) {
-  check_same_shape(t, shape, kernel, what);
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous");
-}
-}  // namespace
-
 void max_pool2d_forward(const Tensor& x, const Tensor& out, const Tensor& indices, const Pool2dWindow& window) {
   constexpr const char* kernel = "max_pool2d_forward";
-  MASKDET_CHECK(x.dim() == 4, kernel, ": x must be (N, C, H, W), got shape ", shape_str(x.shape()));
-  MASKDET_CHECK(window.kernel_h > 0 && window.kernel_w > 0 && window.stride_h > 0 && window.stride_w > 0, kernel,
-                ": kernel and stride must be positive");
-  MASKDET_CHECK(x.size(2) > 0 && x.size(3) > 0, kernel, ": empty input plane ", shape_str(x.shape()));
+  kernels::check_max_pool2d_forward_args(x, out, indices, window, Backend::Cpu);
   const int64_t planes = x.size(0) * x.size(1), height = x.size(2), width = x.size(3);
-  const int64_t out_h = pool_output_size(height, window.kernel_h, window.stride_h, window.pad_h, window.ceil_mode);
-  const int64_t out_w = pool_output_size(width, window.kernel_w, window.stride_w, window.pad_w, window.ceil_mode);
-  const Shape out_shape{x.size(0), x.size(1), out_h, out_w};
-  check_pool_operand(x, x.shape(), kernel, "x");
-  check_pool_operand(out, out_shape, kernel, "out");
-  check_pool_operand(indices, out_shape, kernel, "indices");
-  MASKDET_CHECK(out.dtype() == x.dtype() && indices.dtype() == DType::Int64, kernel,
-                ": out must have x's dtype and indices must be int64");
+  const int64_t out_h = out.size(2), out_w = out.size(3);
   dispatch_floating(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
@@ -70,15 +54,7 @@ void max_pool2d_forward(const Tensor& x, const Tensor& out, const Tensor& indice
 
 void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Tensor& grad_x) {
   constexpr const char* kernel = "max_pool2d_backward";
-  MASKDET_CHECK(grad_out.dim() == 4 && grad_x.dim() == 4, kernel, ": grad_out ", shape_str(grad_out.shape()),
-                " and grad_x ", shape_str(grad_x.shape()), " must be (N, C, H, W)");
-  MASKDET_CHECK(grad_out.size(0) == grad_x.size(0) && grad_out.size(1) == grad_x.size(1), kernel, ": grad_out ",
-                shape_str(grad_out.shape()), " and grad_x ", shape_str(grad_x.shape()), " differ in N or C");
-  check_pool_operand(grad_out, grad_out.shape(), kernel, "grad_out");
-  check_pool_operand(indices, grad_out.shape(), kernel, "indices");
-  check_pool_operand(grad_x, grad_x.shape(), kernel, "grad_x");
-  MASKDET_CHECK(grad_x.dtype() == grad_out.dtype() && indices.dtype() == DType::Int64, kernel,
-                ": grad_x must have grad_out's dtype and indices must be int64");
+  kernels::check_max_pool2d_backward_args(grad_out, indices, grad_x, Backend::Cpu);
   const int64_t planes = grad_x.size(0) * grad_x.size(1);
   const int64_t in_plane = grad_x.size(2) * grad_x.size(3), out_plane = grad_out.size(2) * grad_out.size(3);
   dispatch_floating(grad_out.dtype(), kernel, [&](auto zero) {

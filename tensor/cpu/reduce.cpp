@@ -3,6 +3,7 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/reduce.h"
+#include "tensor/kernels/reduce_checks.h"
 #include "tensor/kernels/reduce_layout.h"
 
 namespace maskdet::cpu {
@@ -11,7 +12,7 @@ using kernels::reduce_layout::ReduceLayout;
 using kernels::reduce_layout::split_dims;
 
 void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor& out) {
-  kernels::reduce_layout::check_sum(x, dims, out);
+  kernels::check_sum_forward_args(x, dims, out, Backend::Cpu);
   const ReduceLayout l = split_dims(x, dims);
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t n_red = shape_numel(l.red_shape);
@@ -71,7 +72,7 @@ void sum_forward(const Tensor& x, const std::vector<int64_t>& dims, const Tensor
 }
 
 void max_forward(const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) {
-  kernels::reduce_layout::check_max(x, dim, values, indices);
+  kernels::check_max_forward_args(x, dim, values, indices, Backend::Cpu);
   const ReduceLayout l = split_dims(x, {dim});
   const int64_t n_out = shape_numel(l.kept_shape);
   const int64_t len = x.size(dim), stride = x.strides()[dim];

@@ -4,13 +4,14 @@
 // over the strides otherwise (views such as transposes and slices need no copy).
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/silu.h"
+#include "tensor/kernels/silu_checks.h"
 #include "tensor/kernels/silu_math.h"
 
 namespace maskdet::cpu {
 
 // x: any shape; out: x's shape and dtype.
 void silu_forward(const Tensor& x, const Tensor& out) {
-  check_operand(out, x, x.shape(), "silu_forward", "out", /*optional=*/false);
+  kernels::check_silu_forward_args(x, out, Backend::Cpu);
   dispatch_floating(x.dtype(), "silu", [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
@@ -23,8 +24,7 @@ void silu_forward(const Tensor& x, const Tensor& out) {
 
 // grad_out, x, grad_x: one shape and dtype.
 void silu_backward(const Tensor& grad_out, const Tensor& x, const Tensor& grad_x) {
-  check_operand(grad_out, x, x.shape(), "silu_backward", "grad_out", /*optional=*/false);
-  check_operand(grad_x, x, x.shape(), "silu_backward", "grad_x", /*optional=*/false);
+  kernels::check_silu_backward_args(grad_out, x, grad_x, Backend::Cpu);
   dispatch_floating(x.dtype(), "silu_backward", [&](auto zero) {
     using T = decltype(zero);
     const T* gp = grad_out.data_ptr<T>();

@@ -56,21 +56,8 @@ void for_each_offset(const Shape& shape, const std::array<Shape, N>& strides, co
   });
 }
 
-// Checks that an operand has the expected shape; `what` names it in the error.
-using kernels::check_same_shape;
-
-// Checks an operand that goes with x: its shape and that it shares x's dtype. An undefined
-// tensor is allowed only when `optional` (e.g. batch norm without affine weights).
-inline void check_operand(const Tensor& t, const Tensor& x, const Shape& shape, const char* kernel, const char* what,
-                          bool optional) {
-  if (!t.defined()) {
-    MASKDET_CHECK(optional, kernel, ": ", what, " must be defined");
-    return;
-  }
-  check_same_shape(t, shape, kernel, what);
-  MASKDET_CHECK(t.dtype() == x.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), " but x is ",
-                dtype_name(x.dtype()));
-}
+// The kernels' checks (tensor/kernels/<family>_checks.h) run here with Backend::Cpu.
+using kernels::Backend;
 
 // The data pointer of an optional operand, null when it is undefined.
 template <class T>

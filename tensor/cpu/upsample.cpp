@@ -5,6 +5,7 @@
 
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/upsample.h"
+#include "tensor/kernels/upsample_checks.h"
 
 namespace maskdet::cpu {
 
@@ -14,18 +15,6 @@ std::vector<int64_t> source_table(int64_t in, int64_t out, double scale) {
   std::vector<int64_t> table(out);
   for (int64_t i = 0; i < out; ++i) table[i] = nearest_source_index(i, in, out, scale);
   return table;
-}
-
-// Checks the (N, C, H, W) input-side and (N, C, OH, OW) output-side operands of either direction.
-void check_planes(const Tensor& small, const Tensor& large, const char* kernel) {
-  MASKDET_CHECK(small.dim() == 4 && large.dim() == 4 && small.size(0) == large.size(0) &&
-                    small.size(1) == large.size(1),
-                kernel, ": expected (N, C, H, W) and (N, C, OH, OW), got ", shape_str(small.shape()), " and ",
-                shape_str(large.shape()));
-  MASKDET_CHECK(small.size(2) > 0 && small.size(3) > 0, kernel, ": empty input plane ", shape_str(small.shape()));
-  MASKDET_CHECK(small.is_contiguous() && large.is_contiguous(), kernel, ": operands must be contiguous");
-  MASKDET_CHECK(small.dtype() == large.dtype(), kernel, ": dtypes differ: ", dtype_name(small.dtype()), " and ",
-                dtype_name(large.dtype()));
 }
 
 // Pairs every output pixel with its source pixel: start_plane(p) once per (n, c) plane, then
@@ -53,7 +42,7 @@ void for_each_source_pixel(const Tensor& small, const Tensor& large, double scal
 
 void upsample_nearest2d_forward(const Tensor& x, const Tensor& out, double scale_h, double scale_w) {
   constexpr const char* kernel = "upsample_nearest2d_forward";
-  check_planes(x, out, kernel);
+  kernels::check_upsample_nearest2d_args(x, out, kernel, Backend::Cpu);
   dispatch_floating(x.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data_ptr<T>();
@@ -65,7 +54,7 @@ void upsample_nearest2d_forward(const Tensor& x, const Tensor& out, double scale
 
 void upsample_nearest2d_backward(const Tensor& grad_out, const Tensor& grad_x, double scale_h, double scale_w) {
   constexpr const char* kernel = "upsample_nearest2d_backward";
-  check_planes(grad_x, grad_out, kernel);
+  kernels::check_upsample_nearest2d_args(grad_x, grad_out, kernel, Backend::Cpu);
   const int64_t plane_size = grad_x.size(2) * grad_x.size(3);
   dispatch_floating(grad_out.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);

@@ -8,6 +8,9 @@
 //
 // Kernels never allocate their outputs: the caller passes them, and each kernel's comment
 // says whether it overwrites its output or adds to it.
+//
+// The dispatcher checks no arguments: cpu:: and cuda:: are called directly too, so each runs its
+// family's shared checks itself (tensor/kernels/kernel_checks.h).
 #pragma once
 #include "tensor/tensor.h"
 

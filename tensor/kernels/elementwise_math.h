@@ -1,16 +1,14 @@
 // The scalar maths of the elementwise kernels (tensor/kernels/elementwise.h), each unary op's
-// value and derivative, each binary op and comparison, and the kernels' argument checks.
-// Written once for both backends, as tensor/kernels/silu_math.h is: cuda/kernels/elementwise.cu
-// uses it, and tensor/cpu/elementwise.cpp can include it in place of its own copy of the same
-// formulas and checks. Plain C maths on float and double overloads only, so it compiles as
-// device code under nvcc and a float never goes through the double function (std::exp(float)
-// on the host is expf too).
+// value and derivative, each binary op and comparison. Written once for both backends
+// (tensor/cpu/elementwise.cpp, cuda/kernels/elementwise.cu), as tensor/kernels/silu_math.h is;
+// the kernels' argument checks are in tensor/kernels/elementwise_checks.h. Plain C maths on
+// float and double overloads only, so it compiles as device code under nvcc and a float never
+// goes through the double function (std::exp(float) on the host is expf too).
 #pragma once
 #include <math.h>
 #include <stdint.h>
 
 #include "tensor/kernels/elementwise.h"
-#include "tensor/kernels/kernel_checks.h"
 #include "tensor/kernels/silu_math.h"
 
 #if defined(__CUDACC__)
@@ -97,42 +95,6 @@ MASKDET_ELEMENTWISE_HD inline uint8_t compare(BinaryOp op, T a, T b) {
     case BinaryOp::Ge: return a >= b;
     default: return 0;
   }
-}
-
-// ---- argument checks (host), worded as the CPU kernels word them ----
-
-// x, out: one shape and dtype.
-inline void check_unary_forward(const Tensor& x, const Tensor& out) {
-  check_same_shape(out, x.shape(), "unary_forward", "out");
-  MASKDET_CHECK(out.dtype() == x.dtype(), "unary_forward: out is ", dtype_name(out.dtype()), ", x is ",
-                dtype_name(x.dtype()));
-}
-
-// grad_out, y, grad_x: x's shape.
-inline void check_unary_backward(const Tensor& grad_out, const Tensor& x, const Tensor& y, const Tensor& grad_x) {
-  check_same_shape(grad_out, x.shape(), "unary_backward", "grad_out");
-  check_same_shape(y, x.shape(), "unary_backward", "y");
-  check_same_shape(grad_x, x.shape(), "unary_backward", "grad_x");
-}
-
-// a, b: out's shape, one dtype; out: that dtype, or uint8 for the comparisons.
-inline void check_binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  check_same_shape(a, out.shape(), "binary_forward", "a");
-  check_same_shape(b, out.shape(), "binary_forward", "b");
-  MASKDET_CHECK(a.dtype() == b.dtype(), binary_op_name(op), ": dtypes differ: ", dtype_name(a.dtype()), " and ",
-                dtype_name(b.dtype()));
-  MASKDET_CHECK(out.dtype() == (is_comparison(op) ? DType::UInt8 : a.dtype()), binary_op_name(op), ": out is ",
-                dtype_name(out.dtype()));
-}
-
-// mask (uint8), a, b: out's shape; a, b, out: one dtype.
-inline void check_where(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
-  check_same_shape(mask, out.shape(), "where", "mask");
-  check_same_shape(a, out.shape(), "where", "a");
-  check_same_shape(b, out.shape(), "where", "b");
-  MASKDET_CHECK(mask.dtype() == DType::UInt8, "where: mask must be uint8, got ", dtype_name(mask.dtype()));
-  MASKDET_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "where: dtypes differ: ", dtype_name(a.dtype()),
-                ", ", dtype_name(b.dtype()), ", out ", dtype_name(out.dtype()));
 }
 
 }  // namespace maskdet::kernels::elementwise_math

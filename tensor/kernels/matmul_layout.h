@@ -1,6 +1,7 @@
 // gemm's argument checks and operand layouts (tensor/kernels/matmul.h), written once for both
-// backends: cuda/kernels/matmul.cu uses them, and tensor/cpu/matmul.cpp can include them in
-// place of its own copy. Host code only.
+// backends (tensor/cpu/matmul.cpp, cuda/kernels/matmul.cu): the checks and the plan come out of
+// one pass over the operands, so they share this file rather than a matmul_checks.h
+// (tensor/kernels/kernel_checks.h says how the backends share checks). Host code only.
 //
 // A BLAS takes row-major matrices with a row stride (ld); a column-major matrix (unit stride
 // down its columns, e.g. a transposed view) is passed as the transpose of a row-major one,
@@ -8,6 +9,7 @@
 #pragma once
 #include <algorithm>
 
+#include "tensor/kernels/kernel_checks.h"
 #include "tensor/tensor.h"
 
 namespace maskdet::kernels::gemm_layout {
@@ -49,7 +51,9 @@ struct GemmPlan {
 };
 
 // Checks gemm's arguments, throwing maskdet::Error naming the offending shapes, and plans the call.
-inline GemmPlan plan_gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& out) {
+inline GemmPlan plan_gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor& out,
+                          Backend backend) {
+  check_device(out.device(), "gemm", {{&out, "out"}, {&a, "a"}, {&b, "b"}}, backend);
   MASKDET_CHECK(a.dim() == 2 || a.dim() == 3, "gemm: a must be 2-D or 3-D, got ", shape_str(a.shape()));
   MASKDET_CHECK(b.dim() == 2 || b.dim() == 3, "gemm: b must be 2-D or 3-D, got ", shape_str(b.shape()));
   MASKDET_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "gemm: dtypes differ: a ",

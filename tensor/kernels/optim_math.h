@@ -1,6 +1,6 @@
-// The arithmetic of the fused optimiser kernels (tensor/kernels/optim.h) and their argument
-// checks, written once for both backends: cuda/kernels/optim.cu uses it, and tensor/cpu/optim.cpp
-// can include it in place of its own copy of the same formulas.
+// The arithmetic of the fused optimiser kernels (tensor/kernels/optim.h), written once for both
+// backends (tensor/cpu/optim.cpp, cuda/kernels/optim.cu); their argument checks are in
+// tensor/kernels/optim_checks.h.
 //
 // Every element is widened to double, and each operation rounds once, in the order written:
 // on the GPU through the __dmul_rn / __dadd_rn / __ddiv_rn / __dsqrt_rn intrinsics, which nvcc
@@ -102,24 +102,6 @@ MASKDET_OPTIM_HD inline double norm_term(double x, double norm_type, bool is_max
 
 // The max of norm_partial, NaN winning as in torch.max: once acc is NaN nothing replaces it.
 MASKDET_OPTIM_HD inline double nan_max(double acc, double v) { return (v > acc || v != v) ? v : acc; }
-
-// Shared contract of the updates: one shape and dtype with the parameter, contiguous.
-inline void check_like_param(const Tensor& t, const Tensor& param, const char* kernel, const char* what) {
-  MASKDET_CHECK(t.defined(), kernel, ": ", what, " is undefined");
-  MASKDET_CHECK(t.shape() == param.shape(), kernel, ": ", what, " has shape ", shape_str(t.shape()),
-                ", the parameter ", shape_str(param.shape()));
-  MASKDET_CHECK(t.dtype() == param.dtype(), kernel, ": ", what, " is ", dtype_name(t.dtype()), ", the parameter ",
-                dtype_name(param.dtype()));
-  MASKDET_CHECK(t.is_contiguous(), kernel, ": ", what, " must be contiguous");
-}
-
-// norm_partial's checks.
-inline void check_norm_partial(const Tensor& x, double norm_type, const Tensor& out) {
-  MASKDET_CHECK(x.is_contiguous(), "norm_partial: x must be contiguous");
-  MASKDET_CHECK(out.dtype() == DType::Float64 && out.numel() == 1, "norm_partial: out must be one float64 element, got ",
-                dtype_name(out.dtype()), " ", shape_str(out.shape()));
-  MASKDET_CHECK(norm_type > 0, "norm_partial: norm_type must be positive, got ", norm_type);
-}
 
 }  // namespace maskdet::kernels::optim_math
 

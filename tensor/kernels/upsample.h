@@ -1,5 +1,5 @@
 // Nearest-neighbour 2-D upsampling kernels (torch.nn.functional.interpolate, mode='nearest'),
-// and the source-index rule they share with a future CUDA version.
+// and the source-index rule they share with the CUDA version.
 #pragma once
 #include <algorithm>
 #include <cmath>
