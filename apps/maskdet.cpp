@@ -3,16 +3,14 @@
 //   maskdet evaluate  --snapshot FILE --data PATH  mAP@0.5 per class, COCO mAP, a PR plot
 //   maskdet detect    --snapshot FILE --out DIR INPUT...   annotated images and videos, JSON lines
 //   maskdet debug     --data PATH --out DIR        annotations and their matched anchors, drawn
+//   maskdet bench     [--backbone ... --size HxW]  training and inference speed on synthetic input
 // `maskdet <command> --help` lists a command's flags.
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "apps/cli/error_message.h"
-#include "apps/cli/flags.h"
 #include "apps/maskdet/commands.h"
-#include "apps/maskdet/trainer.h"
 
 namespace {
 
@@ -27,6 +25,7 @@ constexpr Command kCommands[] = {
     {"evaluate", maskdet::app::evaluate_command, "mAP@0.5 per class, COCO mAP, precision and recall of a snapshot"},
     {"detect", maskdet::app::detect_command, "draw a snapshot's detections on images, folders and videos"},
     {"debug", maskdet::app::debug_command, "draw a data set's boxes and the anchors that match them"},
+    {"bench", maskdet::app::bench_command, "training and inference speed and memory on synthetic input"},
 };
 
 void print_usage(std::FILE* out) {
@@ -44,19 +43,7 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   for (const Command& command : kCommands) {
     if (name != command.name) continue;
-    try {
-      return command.run(std::vector<std::string>(argv + 2, argv + argc));
-    } catch (const maskdet::cli::UsageError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      return maskdet::app::kExitUsage;
-    } catch (const maskdet::app::DivergedError& e) {
-      std::fprintf(stderr, "maskdet %s: %s\n", name.c_str(), maskdet::cli::without_source_location(e.what()).c_str());
-      return maskdet::app::kExitDiverged;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "maskdet %s: error: %s\n", name.c_str(),
-                   maskdet::cli::without_source_location(e.what()).c_str());
-      return maskdet::app::kExitFailure;
-    }
+    return maskdet::app::run_command(name, command.run, std::vector<std::string>(argv + 2, argv + argc));
   }
   std::fprintf(stderr, "maskdet: unknown command '%s'\n", name.c_str());
   print_usage(stderr);

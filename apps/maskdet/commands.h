@@ -1,7 +1,7 @@
 // The subcommands of the `maskdet` program (apps/maskdet.cpp). Each takes its arguments after
 // the subcommand's name and returns 0, or throws: cli::UsageError for a usage mistake,
-// DivergedError (trainer.h) when training diverged, maskdet::Error for anything else; main
-// turns those into a message and the exit status below.
+// DivergedError (training_step.h) when training diverged, maskdet::Error for anything else;
+// run_command turns those into a message and the exit status below.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,5 +16,11 @@ int train_command(const std::vector<std::string>& args);
 int evaluate_command(const std::vector<std::string>& args);
 int detect_command(const std::vector<std::string>& args);
 int debug_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
+
+// Runs command(args) and returns its exit status, printing what it threw on stderr, prefixed
+// with "maskdet <name>: ", and mapping it to the status above.
+int run_command(const std::string& name, int (*command)(const std::vector<std::string>&),
+                const std::vector<std::string>& args);
 
 }  // namespace maskdet::app

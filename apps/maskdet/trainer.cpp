@@ -13,10 +13,7 @@
 #include "apps/maskdet/progress_bar.h"
 #include "apps/maskdet/training_log.h"
 #include "apps/maskdet/validation.h"
-#include "layers/optim/adamw.h"
-#include "layers/optim/clip_grad.h"
 #include "layers/optim/lr_schedule.h"
-#include "layers/optim/sgd.h"
 
 namespace maskdet::app {
 
@@ -26,20 +23,6 @@ namespace fs = std::filesystem;
 
 // The warm-up starts at this fraction of the lr (torchvision's detection reference: 0.001).
 constexpr double kWarmupStartFactor = 1e-3;
-
-std::vector<Tensor> trainable_parameters(const RetinaNet& model) {
-  std::vector<Tensor> params;
-  for (const Tensor& p : model.parameters())
-    if (p.requires_grad()) params.push_back(p);
-  return params;
-}
-
-std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& s, std::vector<Tensor> params) {
-  if (s.optimizer == "sgd")
-    return std::make_unique<optim::SGD>(std::move(params),
-                                        optim::SGDOptions{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
-  return std::make_unique<optim::AdamW>(std::move(params), optim::AdamWOptions{.lr = s.lr, .weight_decay = s.weight_decay});
-}
 
 optim::LrSchedule make_schedule(const TrainSettings& s, int64_t steps_per_epoch) {
   const optim::LinearWarmup warmup{s.warmup_steps, kWarmupStartFactor};
@@ -168,18 +151,11 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
 
       optim::apply_lr_schedule(*optimizer, schedule, state.step);
       lr = optimizer->lr(0);
-      const RetinaNetOutputs outputs = model.forward(batch->images.to(device));
-      const RetinaNetLosses losses = model.compute_loss(outputs, targets);
-      const Tensor total = losses.total();
-      const LossValues loss{total.item(), losses.classification.item(), losses.bbox_regression.item()};
-      if (!std::isfinite(loss.total)) diverged("the loss", loss.total, epoch + 1, i + 1, state.step + 1, loss, state);
-      optimizer->zero_grad();
-      total.backward();
-      if (s.clip_grad_norm > 0) {
-        const double norm = optim::clip_grad_norm(params, s.clip_grad_norm);
-        if (!std::isfinite(norm)) diverged("the gradient norm", norm, epoch + 1, i + 1, state.step + 1, loss, state);
-      }
-      optimizer->step();
+      const LossValues loss =
+          training_step(model, *optimizer, params, batch->images.to(device), targets, s.clip_grad_norm,
+                        [&](const char* what, double value, const LossValues& l) {
+                          diverged(what, value, epoch + 1, i + 1, state.step + 1, l, state);
+                        });
       ++state.step;
       log.log_step(epoch + 1, state.step, loss, lr);
 

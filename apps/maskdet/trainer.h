@@ -14,15 +14,10 @@
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/snapshot.h"
 #include "apps/maskdet/train_settings.h"
+#include "apps/maskdet/training_step.h"
 #include "retinanet/retinanet.h"
 
 namespace maskdet::app {
-
-// Thrown when the loss or the gradient norm stops being a finite number.
-class DivergedError : public Error {
- public:
-  using Error::Error;
-};
 
 struct TrainerState {
   int64_t epoch = 0;  // epochs completed

@@ -1,0 +1,30 @@
+// From what a subcommand throws to its message and exit status (commands.h).
+#include "apps/maskdet/commands.h"
+
+#include <cstdio>
+#include <exception>
+
+#include "apps/cli/error_message.h"
+#include "apps/cli/flags.h"
+#include "apps/maskdet/training_step.h"
+
+namespace maskdet::app {
+
+int run_command(const std::string& name, int (*command)(const std::vector<std::string>&),
+                const std::vector<std::string>& args) {
+  try {
+    return command(args);
+  } catch (const cli::UsageError& e) {
+    // Its message already starts with the program's name.
+    std::fprintf(stderr, "%s\n", e.what());
+    return kExitUsage;
+  } catch (const DivergedError& e) {
+    std::fprintf(stderr, "maskdet %s: %s\n", name.c_str(), cli::without_source_location(e.what()).c_str());
+    return kExitDiverged;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "maskdet %s: error: %s\n", name.c_str(), cli::without_source_location(e.what()).c_str());
+    return kExitFailure;
+  }
+}
+
+}  // namespace maskdet::app

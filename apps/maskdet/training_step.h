@@ -1,0 +1,39 @@
+// One optimiser step of the detector, as `maskdet train` takes it and `maskdet bench` times it,
+// with the optimiser the training flags name. Kept apart from the training loop (trainer.h),
+// which needs the data layer and image decoding, so that the benchmark builds without OpenCV.
+#pragma once
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "apps/maskdet/train_settings.h"
+#include "apps/maskdet/training_log.h"
+#include "layers/optim/optimizer.h"
+#include "retinanet/retinanet.h"
+
+namespace maskdet::app {
+
+// Thrown when the loss or the gradient norm stops being a finite number.
+class DivergedError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The parameters the optimiser updates: those that require a gradient (a frozen backbone's do not).
+std::vector<Tensor> trainable_parameters(const RetinaNet& model);
+// The optimiser the settings name (--optimizer, --lr, --momentum, --weight-decay) over `params`.
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& settings, std::vector<Tensor> params);
+
+// Called when the loss or the gradient norm is not finite; `what` names which ("the loss", "the
+// gradient norm"). It should throw: the step stops before the update either way.
+using NotFiniteHandler = std::function<void(const char* what, double value, const LossValues& loss)>;
+
+// The whole step: forward, focal and box losses with anchor matching, backward, gradient clipping
+// to clip_grad_norm (0: none), update. The losses are read back to the host (for the log and the
+// finiteness check) before the backward. params: the optimiser's; images (N, 3, H, W) and
+// targets (N entries) on the model's device.
+LossValues training_step(RetinaNet& model, optim::Optimizer& optimizer, const std::vector<Tensor>& params,
+                         const Tensor& images, const std::vector<DetectionTarget>& targets, double clip_grad_norm,
+                         const NotFiniteHandler& not_finite);
+
+}  // namespace maskdet::app
