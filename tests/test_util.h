@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -11,6 +12,16 @@
 #include "tensor/creation.h"
 
 namespace maskdet::test {
+
+// A committed reference fixture, `relative` to the source tree (e.g.
+// "tests/parity/data/retinanet_r18.safetensors"); where MASKDET_FIXTURE_DIR is set, the file of
+// that name in it instead: scripts/check_fixtures.sh remakes the fixtures there and runs the
+// tests against them.
+inline std::string fixture_file(const std::string& relative) {
+  const char* dir = std::getenv("MASKDET_FIXTURE_DIR");
+  if (dir == nullptr || *dir == '\0') return std::string(MASKDET_SOURCE_DIR) + "/" + relative;
+  return std::string(dir) + "/" + relative.substr(relative.find_last_of('/') + 1);
+}
 
 // Float64 N(0, 1) values from a private seed; requires_grad on by default (for gradcheck).
 inline Tensor randn64(const Shape& shape, uint64_t seed, bool requires_grad = true) {

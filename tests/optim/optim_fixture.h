@@ -23,7 +23,7 @@ inline const std::vector<std::string> kOptimizerRuns = {"sgd_plain", "sgd_moment
 
 inline const std::map<std::string, Tensor>& optim_fixture() {
   static const std::map<std::string, Tensor> tensors =
-      load_safetensors(std::string(MASKDET_SOURCE_DIR) + "/tests/optim/data/optim.safetensors");
+      load_safetensors(test::fixture_file("tests/optim/data/optim.safetensors"));
   return tensors;
 }
 

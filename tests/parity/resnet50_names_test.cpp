@@ -24,7 +24,7 @@ std::ostream& operator<<(std::ostream& os, const Entry& e) {
 }
 
 std::vector<Entry> torchvision_entries(const std::string& variant) {
-  std::ifstream in(MASKDET_SOURCE_DIR "/tests/parity/data/retinanet_resnet50_fpn_keys.txt");
+  std::ifstream in(test::fixture_file("tests/parity/data/retinanet_resnet50_fpn_keys.txt"));
   EXPECT_TRUE(in.good()) << "missing fixture; see tests/parity/README.md";
   std::vector<Entry> out;
   std::string line;

@@ -27,7 +27,7 @@ namespace {
 constexpr double kForwardTolerance = 1e-4;
 constexpr double kGradientTolerance = 1e-3;
 
-const char* fixture_path() { return MASKDET_SOURCE_DIR "/tests/parity/data/retinanet_r18.safetensors"; }
+std::string fixture_path() { return test::fixture_file("tests/parity/data/retinanet_r18.safetensors"); }
 
 double max_abs(const Tensor& t) {
   double m = 0;

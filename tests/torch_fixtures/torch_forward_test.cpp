@@ -15,7 +15,7 @@ constexpr double kAtol = 1e-5, kRtol = 1e-4;
 
 const std::map<std::string, Tensor>& fixtures() {
   static const std::map<std::string, Tensor> loaded =
-      load_safetensors(std::string(MASKDET_SOURCE_DIR) + "/tests/torch_fixtures/data/forward.safetensors");
+      load_safetensors(test::fixture_file("tests/torch_fixtures/data/forward.safetensors"));
   return loaded;
 }
 
@@ -34,8 +34,7 @@ Tensor conv_case(const std::string& name, const Conv2dOptions& options, bool has
 }
 
 TEST(TorchForward, FileLoadsWithMetadata) {
-  const auto c = load_safetensors_with_metadata(std::string(MASKDET_SOURCE_DIR) +
-                                                "/tests/torch_fixtures/data/forward.safetensors");
+  const auto c = load_safetensors_with_metadata(test::fixture_file("tests/torch_fixtures/data/forward.safetensors"));
   EXPECT_EQ(c.metadata.at("generator"), "tools/make_torch_fixtures.py");
   EXPECT_EQ(c.tensors.at("gather.index").dtype(), DType::Int64);
   EXPECT_EQ(c.tensors.at("conv_plain.x").dtype(), DType::Float32);
