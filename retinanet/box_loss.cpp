@@ -53,17 +53,26 @@ Tensor generalized_box_iou_loss(const Tensor& predicted, const Tensor& target, d
 }
 
 Tensor box_regression_loss(const Tensor& deltas, const Tensor& anchors, const Tensor& matched_boxes,
-                           const BoxLossConfig& config, const BoxCoderWeights& coder) {
+                           const BoxLossConfig& config, const BoxCoderWeights& coder, const Tensor& row_weights) {
+  MASKDET_CHECK(!row_weights.defined() || (deltas.dim() == 2 && row_weights.shape() == Shape{deltas.size(0)}),
+                "box_regression_loss: row_weights has shape ", shape_str(row_weights.shape()), " for deltas ",
+                shape_str(deltas.shape()));
+  const Reduction reduction = row_weights.defined() ? Reduction::None : Reduction::Sum;
+  // Per element (F, 4) for the coder's losses, per row (F) for GIoU; then weighted and summed.
+  Tensor loss;
   switch (config.kind) {
-    case BoxLossKind::L1: return l1_loss(deltas, encode_boxes(anchors, matched_boxes, coder), Reduction::Sum);
+    case BoxLossKind::L1: loss = l1_loss(deltas, encode_boxes(anchors, matched_boxes, coder), reduction); break;
     case BoxLossKind::SmoothL1:
-      return smooth_l1_loss(deltas, encode_boxes(anchors, matched_boxes, coder), config.smooth_l1_beta,
-                            Reduction::Sum);
+      loss = smooth_l1_loss(deltas, encode_boxes(anchors, matched_boxes, coder), config.smooth_l1_beta, reduction);
+      break;
     case BoxLossKind::GIoU:
-      return sum(generalized_box_iou_loss(decode_boxes_differentiable(anchors, deltas, coder), matched_boxes,
-                                          config.giou_eps));
+      loss = generalized_box_iou_loss(decode_boxes_differentiable(anchors, deltas, coder), matched_boxes,
+                                      config.giou_eps);
+      break;
+    default: MASKDET_FAIL("box_regression_loss: unknown loss kind");
   }
-  MASKDET_FAIL("box_regression_loss: unknown loss kind");
+  if (!row_weights.defined()) return config.kind == BoxLossKind::GIoU ? sum(loss) : loss;
+  return sum(loss * (loss.dim() == 2 ? row_weights.unsqueeze(1) : row_weights));
 }
 
 }  // namespace maskdet

@@ -24,9 +24,13 @@ Tensor decode_boxes_differentiable(const Tensor& anchors, const Tensor& deltas, 
 // 1 - GIoU of each pair of rows. predicted, target: (F, 4) -> (F); differentiable in predicted.
 Tensor generalized_box_iou_loss(const Tensor& predicted, const Tensor& target, double eps);
 
-// The loss summed over F foreground anchors (the caller normalises by the foreground count).
-// deltas: (F, 4) predicted; anchors, matched_boxes: (F, 4) -> () differentiable in deltas.
+// The loss summed over F anchors (the caller normalises by the foreground count), each anchor's
+// term times its row weight when row_weights is given: the loss takes every anchor with weight 1
+// for foreground and 0 for the rest, so that no selection by value (and no host round trip) is
+// needed. deltas: (F, 4) predicted; anchors, matched_boxes: (F, 4); row_weights: (F) or
+// undefined -> () differentiable in deltas.
 Tensor box_regression_loss(const Tensor& deltas, const Tensor& anchors, const Tensor& matched_boxes,
-                           const BoxLossConfig& config, const BoxCoderWeights& coder);
+                           const BoxLossConfig& config, const BoxCoderWeights& coder,
+                           const Tensor& row_weights = Tensor());
 
 }  // namespace maskdet

@@ -4,6 +4,7 @@
 // also keeps the anchors that overlap it best (ties included) even below the threshold, so no
 // box is left without an anchor — as torchvision's Matcher does for RetinaNet.
 #pragma once
+#include "tensor/kernels/anchor_matching.h"
 #include "tensor/tensor.h"
 
 namespace maskdet {
@@ -14,11 +15,9 @@ struct MatcherConfig {
   bool allow_low_quality_matches = true;
 };
 
-constexpr int64_t kMatchBackground = -1;
-constexpr int64_t kMatchIgnore = -2;
-
-// iou: (M boxes, N anchors) -> (N) int64: the matched box index, kMatchBackground or kMatchIgnore.
-// With no boxes (M = 0) every anchor is background.
+// iou: (M boxes, N anchors) -> (N) int64 on iou's device: the matched box index, kMatchBackground
+// or kMatchIgnore (tensor/kernels/anchor_matching.h). With no boxes (M = 0) every anchor is
+// background.
 Tensor match_anchors(const Tensor& iou, const MatcherConfig& config = {});
 
 }  // namespace maskdet

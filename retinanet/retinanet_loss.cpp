@@ -1,8 +1,11 @@
-// RetinaNet loss: matching, the per-image targets (built on the host: they are small and need
-// no gradient) and the two normalised terms.
+// RetinaNet loss: matching and the per-image targets on the device of the predictions
+// (tensor/kernels/anchor_matching.h), then the two normalised terms. Every anchor enters both
+// terms with a weight (ignored anchors 0 in the focal loss, non-foreground anchors 0 in the box
+// loss) and the foreground count stays a device tensor, so a CUDA step selects nothing by value
+// and never waits for the host.
 #include "retinanet/retinanet_loss.h"
 
-#include <algorithm>
+#include <limits>
 
 #include "tensor/creation.h"
 
@@ -10,38 +13,26 @@ namespace maskdet {
 
 namespace {
 
-// What the matcher decided for one image, in the form the two loss terms consume.
-struct ImageAssignment {
-  std::vector<float> class_targets;    // (A * K): 1 at (foreground anchor, its box's label)
-  std::vector<float> anchor_weights;   // (A): 0 for ignored anchors, else 1
-  std::vector<int64_t> foreground;     // anchor indices
-  std::vector<int64_t> matched_boxes;  // the box of each foreground anchor
+// What the matcher decided for one image, as the two loss terms consume it (anchor_matching.h).
+struct ImageTargets {
+  Tensor class_targets;   // (A, K): 1 at (foreground anchor, its box's label)
+  Tensor anchor_weights;  // (A, 1): 0 for ignored anchors, else 1
+  Tensor foreground;      // (A): 1 for foreground anchors, else 0
+  Tensor matched_boxes;   // (A, 4): a foreground anchor's box, else the anchor itself
 };
 
-ImageAssignment assign(const Tensor& anchors, const DetectionTarget& target, int64_t num_classes,
-                       const MatcherConfig& matcher) {
-  const int64_t num_anchors = anchors.size(0), num_boxes = target.boxes.size(0);
-  const std::vector<int64_t> matches =
-      num_boxes == 0 ? std::vector<int64_t>(num_anchors, kMatchBackground)
-                     : match_anchors(box_iou(target.boxes, anchors), matcher).to_vector<int64_t>();
-  const std::vector<int64_t> labels = target.labels.to_vector<int64_t>();
-  ImageAssignment out{std::vector<float>(num_anchors * num_classes, 0.0f), std::vector<float>(num_anchors, 1.0f), {}, {}};
-  for (int64_t a = 0; a < num_anchors; ++a) {
-    const int64_t box = matches[a];
-    if (box == kMatchIgnore) out.anchor_weights[a] = 0.0f;
-    if (box < 0) continue;
-    const int64_t label = labels[box];
-    MASKDET_CHECK(label >= 0 && label < num_classes, "retinanet_loss: label ", label, " of box ", box,
-                  " is outside [0, ", num_classes, ")");
-    out.class_targets[a * num_classes + label] = 1.0f;
-    out.foreground.push_back(a);
-    out.matched_boxes.push_back(box);
-  }
-  return out;
-}
-
-Tensor index_tensor(const std::vector<int64_t>& indices, Device device) {
-  return from_vector(indices, {static_cast<int64_t>(indices.size())}, {DType::Int64, device});
+// boxes: (M, 4) in anchors' dtype and labels: (M) int64, both on anchors' device.
+ImageTargets image_targets(const Tensor& anchors, const Tensor& boxes, const Tensor& labels, int64_t num_classes,
+                           const MatcherConfig& matcher) {
+  const int64_t num_anchors = anchors.size(0);
+  const TensorOptions options = anchors.options();
+  const Tensor matches = match_anchors(box_iou(boxes, anchors), matcher);
+  ImageTargets t{empty({num_anchors, num_classes}, options), empty({num_anchors}, options),
+                 empty({num_anchors}, options), empty({num_anchors, 4}, options)};
+  kernels::anchor_targets(matches, labels, boxes, anchors, t.class_targets, t.anchor_weights, t.foreground,
+                          t.matched_boxes);
+  t.anchor_weights = t.anchor_weights.unsqueeze(1);
+  return t;
 }
 
 void check_inputs(const Tensor& cls_logits, const Tensor& bbox_regression, const Tensor& anchors,
@@ -66,6 +57,12 @@ void check_inputs(const Tensor& cls_logits, const Tensor& bbox_regression, const
                   "retinanet_loss: target ", i, " needs boxes (M, 4) and int64 labels (M), got ",
                   t.boxes.defined() ? shape_str(t.boxes.shape()) : "undefined", " and ",
                   t.labels.defined() ? shape_str(t.labels.shape()) : "undefined");
+    // Checked here where the data pipeline made them; the CUDA kernel cannot report a bad label.
+    if (!t.labels.device().is_cpu()) continue;
+    const std::vector<int64_t> labels = t.labels.to_vector<int64_t>();
+    for (size_t b = 0; b < labels.size(); ++b)
+      MASKDET_CHECK(labels[b] >= 0 && labels[b] < cls_logits.size(2), "retinanet_loss: label ", labels[b], " of box ",
+                    b, " of target ", i, " is outside [0, ", cls_logits.size(2), ")");
   }
 }
 
@@ -74,29 +71,23 @@ void check_inputs(const Tensor& cls_logits, const Tensor& bbox_regression, const
 RetinaNetLosses retinanet_loss(const Tensor& cls_logits, const Tensor& bbox_regression, const Tensor& anchors,
                                const std::vector<DetectionTarget>& targets, const RetinaNetLossConfig& config) {
   check_inputs(cls_logits, bbox_regression, anchors, targets);
-  const int64_t num_images = cls_logits.size(0), num_anchors = anchors.size(0), num_classes = cls_logits.size(2);
+  const int64_t num_images = cls_logits.size(0), num_classes = cls_logits.size(2);
   const Device device = cls_logits.device();
   Tensor classification, regression;
   for (int64_t i = 0; i < num_images; ++i) {
     const DetectionTarget& target = targets[i];
-    const Tensor boxes = target.boxes.to(device).to(anchors.dtype());
-    const ImageAssignment assignment = assign(anchors, {boxes, target.labels}, num_classes, config.matcher);
-    const double normaliser = std::max<double>(1.0, static_cast<double>(assignment.foreground.size()));
+    const Tensor boxes = target.boxes.to(device).to(anchors.dtype()).contiguous();
+    const Tensor labels = target.labels.to(device).contiguous();
+    const ImageTargets t = image_targets(anchors, boxes, labels, num_classes, config.matcher);
+    const Tensor normaliser = clamp(sum(t.foreground), 1.0, std::numeric_limits<double>::infinity());
 
-    const Tensor class_targets = from_vector(assignment.class_targets, {num_anchors, num_classes}, cls_logits.options());
-    const Tensor weights = from_vector(assignment.anchor_weights, {num_anchors, 1}, cls_logits.options());
     const Tensor cls_term =
-        sigmoid_focal_loss(cls_logits.select(0, i), class_targets, config.focal, weights, Reduction::Sum) / normaliser;
-
-    // With no foreground these are empty selections, so the term is an exact 0 that still
-    // belongs to the graph.
-    const Tensor foreground = index_tensor(assignment.foreground, device);
-    const Tensor box_term =
-        box_regression_loss(index_select(bbox_regression.select(0, i), 0, foreground),
-                            index_select(anchors, 0, foreground),
-                            index_select(boxes, 0, index_tensor(assignment.matched_boxes, device)),
-                            config.box_loss, config.box_coder) /
+        sigmoid_focal_loss(cls_logits.select(0, i), t.class_targets, config.focal, t.anchor_weights, Reduction::Sum) /
         normaliser;
+    // Without foreground every row weighs 0: the term is an exact 0 that still belongs to the graph.
+    const Tensor box_term = box_regression_loss(bbox_regression.select(0, i), anchors, t.matched_boxes,
+                                                config.box_loss, config.box_coder, t.foreground) /
+                            normaliser;
     classification = classification.defined() ? classification + cls_term : cls_term;
     regression = regression.defined() ? regression + box_term : box_term;
   }

@@ -147,7 +147,8 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
       std::optional<data::Batch> batch = loader.next();
       MASKDET_CHECK(batch.has_value(), "the loader ended its epoch early");
       std::vector<DetectionTarget> targets;
-      for (size_t b = 0; b < batch->size(); ++b) targets.push_back({batch->boxes[b].to(device), batch->labels[b].to(device)});
+      // Left on the host: the loss checks the labels there and copies each image's boxes over.
+      for (size_t b = 0; b < batch->size(); ++b) targets.push_back({batch->boxes[b], batch->labels[b]});
 
       optim::apply_lr_schedule(*optimizer, schedule, state.step);
       lr = optimizer->lr(0);

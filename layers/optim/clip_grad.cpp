@@ -17,14 +17,26 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
   NoGradGuard no_grad;
   const bool is_max = std::isinf(norm_type);
   std::vector<Tensor> grads;
-  double accumulated = 0;
   for (const Tensor& p : params) {
     const Tensor grad = p.defined() ? p.grad() : Tensor();
-    if (!grad.defined()) continue;
-    grads.push_back(grad);
-    const Tensor partial = empty({1}, {DType::Float64, grad.device()});
-    kernels::norm_partial(grad.contiguous(), norm_type, partial);
-    const double value = partial.item();
+    if (grad.defined()) grads.push_back(grad);
+  }
+  // One partial per gradient, all read back in one copy: a CUDA step then waits for the host
+  // once here, not once per parameter.
+  std::vector<double> partials;
+  if (!grads.empty()) {
+    const Device device = grads.front().device();
+    const int64_t count = static_cast<int64_t>(grads.size());
+    const Tensor buffer = empty({count}, {DType::Float64, device});
+    for (int64_t i = 0; i < count; ++i) {
+      MASKDET_CHECK(grads[i].device() == device, "clip_grad_norm: gradients on ", device.str(), " and ",
+                    grads[i].device().str(), "; clip each device's parameters on their own");
+      kernels::norm_partial(grads[i].contiguous(), norm_type, buffer.slice(0, i, i + 1));
+    }
+    partials = buffer.to_vector<double>();
+  }
+  double accumulated = 0;
+  for (const double value : partials) {
     if (is_max)
       accumulated = (value > accumulated || std::isnan(value)) && !std::isnan(accumulated) ? value : accumulated;
     else

@@ -1,4 +1,5 @@
-// Anchors (layout and values) and the anchor matcher (thresholds, low-quality matches, no boxes).
+// Anchors (layout and values), the anchor matcher (thresholds, low-quality matches, no boxes) and
+// the per-anchor loss targets made from its matches (tensor/kernels/anchor_matching.h).
 #include "retinanet/anchors.h"
 #include "retinanet/matcher.h"
 #include "test_util.h"
@@ -61,6 +62,83 @@ TEST(Matcher, LowQualityMatchesKeepEachBoxsBestAnchors) {
 TEST(Matcher, NoBoxesMeansAllBackground) {
   Tensor iou = zeros({0, 6}, {DType::Float64});
   EXPECT_EQ(match_anchors(iou).to_vector<int64_t>(), std::vector<int64_t>(6, kMatchBackground));
+}
+
+TEST(Matcher, LowQualityMatchGoesToTheAnchorsOwnBestBox) {
+  // Anchor 1 is box 1's best (0.3) but overlaps box 0 more (0.4): as torchvision's Matcher, the
+  // low-quality rule keeps it and gives it its own best box, 0.
+  Tensor iou = iou_of({0.9, 0.4, 0.0,  //
+                       0.0, 0.3, 0.1},
+                      2);
+  EXPECT_EQ(match_anchors(iou).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, kMatchBackground}));
+}
+
+TEST(Matcher, FirstBoxWinsTiesAndFloat32Agrees) {
+  // Anchor 0 ties between the boxes: box 0 takes it. Anchor 1 (0.45 with box 1) is ignored, and
+  // not a low-quality match: box 1's best anchor is anchor 0.
+  Tensor iou = iou_of({0.6, 0.2,  //
+                       0.6, 0.45},
+                      2);
+  for (DType dtype : {DType::Float64, DType::Float32})
+    EXPECT_EQ(match_anchors(iou.to(dtype)).to_vector<int64_t>(), (std::vector<int64_t>{0, kMatchIgnore}))
+        << dtype_name(dtype);
+}
+
+// fn throws a maskdet::Error whose message contains `part`.
+template <class Fn>
+void expect_throws_with(Fn fn, const std::string& part) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an error mentioning " << part;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+// The four outputs of kernels::anchor_targets for one image: 4 anchors, 2 boxes, 3 classes.
+struct Targets {
+  Tensor cls, weights, fg, matched;
+};
+
+Targets anchor_targets_of(const std::vector<int64_t>& matches, const std::vector<int64_t>& labels, DType dtype) {
+  const int64_t a = static_cast<int64_t>(matches.size()), m = static_cast<int64_t>(labels.size()), k = 3;
+  std::vector<double> boxes;
+  for (int64_t b = 0; b < m; ++b) boxes.insert(boxes.end(), {100.0 + b, 100.0, 150.0 + b, 160.0});
+  std::vector<double> anchors;
+  for (int64_t i = 0; i < a; ++i) anchors.insert(anchors.end(), {1.0 * i, 2.0 * i, 10.0 + i, 20.0 + i});
+  Targets t{full({a, k}, 7.0, {dtype}), full({a}, 7.0, {dtype}), full({a}, 7.0, {dtype}), full({a, 4}, 7.0, {dtype})};
+  kernels::anchor_targets(from_vector(matches, {a}, {DType::Int64}), from_vector(labels, {m}, {DType::Int64}),
+                          from_vector(boxes, {m, 4}, {dtype}), from_vector(anchors, {a, 4}, {dtype}), t.cls,
+                          t.weights, t.fg, t.matched);
+  return t;
+}
+
+TEST(AnchorTargets, OneHotWeightsForegroundAndMatchedBoxes) {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Targets t = anchor_targets_of({1, kMatchIgnore, kMatchBackground, 0}, {2, 0}, dtype);
+    // Anchor 0 has box 1 (label 0), anchor 3 box 0 (label 2).
+    EXPECT_EQ(t.cls.to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(t.weights.to_vector<double>(), (std::vector<double>{1, 0, 1, 1}));
+    EXPECT_EQ(t.fg.to_vector<double>(), (std::vector<double>{1, 0, 0, 1}));
+    // Foreground rows hold their box; the others their own anchor.
+    EXPECT_EQ(t.matched.to_vector<double>(), (std::vector<double>{101, 100, 151, 160, 1, 2, 11, 21,  //
+                                                                  2, 4, 12, 22, 100, 100, 150, 160}));
+  }
+}
+
+TEST(AnchorTargets, NoBoxesAndBadInputs) {
+  const Targets none = anchor_targets_of({kMatchBackground, kMatchBackground}, {}, DType::Float32);
+  EXPECT_EQ(none.cls.to_vector<double>(), std::vector<double>(6, 0));
+  EXPECT_EQ(none.fg.to_vector<double>(), (std::vector<double>{0, 0}));
+  EXPECT_EQ(none.weights.to_vector<double>(), (std::vector<double>{1, 1}));
+  expect_throws_with([] { anchor_targets_of({0, 1}, {0, 3}, DType::Float32); }, "label 3 of box 1 is outside [0, 3)");
+  expect_throws_with([] { anchor_targets_of({0, 2}, {0, 1}, DType::Float32); }, "anchor 1 is matched to box 2 of 2");
+  expect_throws_with(
+      [] {
+        kernels::match_anchors(zeros({2, 3}), 0.5, 0.4, true, empty({4}, {DType::Int64}));
+      },
+      "matches has shape (4,), expected (3,)");
 }
 
 }  // namespace
