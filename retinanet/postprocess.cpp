@@ -92,7 +92,8 @@ std::vector<Detections> postprocess_detections(const Tensor& cls_logits, const T
                                     static_cast<double>(image_sizes[i].height), static_cast<double>(image_sizes[i].width));
     const Tensor scores = from_vector(candidates.scores, {n});
     const Tensor labels = from_vector(candidates.labels, {n}, {DType::Int64});
-    Tensor keep = batched_nms(boxes, scores, labels, config.nms_iou_threshold);
+    Tensor keep = config.class_agnostic_nms ? nms(boxes, scores, config.nms_iou_threshold)
+                                            : batched_nms(boxes, scores, labels, config.nms_iou_threshold);
     keep = keep.slice(0, 0, std::min(keep.size(0), config.detections_per_image));
     out.push_back({index_select(boxes, 0, keep), index_select(scores, 0, keep), index_select(labels, 0, keep)});
   }

@@ -18,6 +18,10 @@ struct PostprocessConfig {
   int64_t topk_candidates = 1000;  // per level, before NMS
   double nms_iou_threshold = 0.5;
   int64_t detections_per_image = 300;
+  // One NMS over all classes, so a box also suppresses overlapping boxes of other classes: for
+  // classes that exclude each other on one object (mask / noMask on one face). Off, as in
+  // torchvision, NMS runs per class.
+  bool class_agnostic_nms = false;
 };
 
 struct ImageSize {

@@ -35,6 +35,7 @@ struct DetectSettings {
   std::string out;
   std::string device = "cpu";
   int64_t max_frames = 0;  // per video; 0: all
+  bool class_agnostic_nms = false;
 };
 
 const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
@@ -143,7 +144,10 @@ void detect_video(DetectionRun& detection, const fs::path& input, int64_t max_fr
   const std::string ext = lower_extension(input) == ".avi" ? ".avi" : ".mp4";
   const std::string out = detection.output_path(input, ext);
   // The temporary keeps the extension: VideoWriter chooses the container by it.
-  const std::string partial = (fs::path(out).parent_path() / ("." + fs::path(out).stem().string() + ".partial" + ext)).string();
+  std::string partial_name = fs::path(out).stem().string();
+  partial_name.insert(partial_name.begin(), '.');  // not "." + name: GCC 12 warns falsely (-Wrestrict) there
+  partial_name += ".partial" + ext;
+  const std::string partial = (fs::path(out).parent_path() / partial_name).string();
   const int fourcc = ext == ".avi" ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
   cv::VideoWriter writer;
   cv::Mat frame;
@@ -182,6 +186,8 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
+  flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
+                   "one NMS over all classes: keep one box per object when its classes exclude each other");
   if (cli::Flags::wants_help(args)) {
     std::cout << flags.usage();
     return 0;
@@ -196,7 +202,7 @@ int detect_command(const std::vector<std::string>& args) {
   const std::vector<fs::path> files = expand_inputs(inputs);
   const Device device = parse_device(s.device);
   MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
-  const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold);
+  const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());

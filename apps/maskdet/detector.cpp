@@ -7,7 +7,8 @@
 
 namespace maskdet::app {
 
-LoadedDetector load_detector(const std::string& snapshot_path, Device device, double score_threshold) {
+LoadedDetector load_detector(const std::string& snapshot_path, Device device, double score_threshold,
+                             bool class_agnostic_nms) {
   LoadedDetector detector;
   detector.path = resolve_snapshot(snapshot_path);
   Snapshot snapshot = load_snapshot(detector.path);
@@ -16,6 +17,7 @@ LoadedDetector load_detector(const std::string& snapshot_path, Device device, do
   detector.device = device;
   RetinaNetConfig config = retinanet_config(detector.settings, snapshot.info.classes.size());
   config.postprocess.score_threshold = score_threshold;
+  config.postprocess.class_agnostic_nms = class_agnostic_nms;
   detector.model = std::make_shared<RetinaNet>(config);
   detector.model->load_state_dict(snapshot.model);
   detector.model->to(device);

@@ -29,8 +29,10 @@ struct LoadedDetector {
   std::string path;
 };
 
-// score_threshold: the post-processing's (candidates below it are dropped before NMS).
-LoadedDetector load_detector(const std::string& snapshot_path, Device device, double score_threshold);
+// score_threshold: the post-processing's (candidates below it are dropped before NMS);
+// class_agnostic_nms: PostprocessConfig's (retinanet/postprocess.h).
+LoadedDetector load_detector(const std::string& snapshot_path, Device device, double score_threshold,
+                             bool class_agnostic_nms = false);
 
 // The model's detections for each image of the batch, in original pixels, by descending score.
 std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device);

@@ -34,6 +34,7 @@ struct EvaluateSettings {
   int64_t batch_size = 0;  // 0: the snapshot's
   int workers = 2;
   std::string device = "cpu";
+  bool class_agnostic_nms = false;
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -77,6 +78,8 @@ int evaluate_command(const std::vector<std::string>& args) {
             "an image's lower and right edges)");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
+  flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
+                   "one NMS over all classes: keep one box per object when its classes exclude each other");
   if (cli::Flags::wants_help(args)) {
     std::cout << flags.usage();
     return 0;
@@ -92,7 +95,8 @@ int evaluate_command(const std::vector<std::string>& args) {
   const Device device = parse_device(s.device);
   MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
-  const LoadedDetector detector = load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold);
+  const LoadedDetector detector =
+      load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms);
   const TrainSettings& trained = detector.settings;
   const std::string data_path = s.data.empty() ? trained.data : s.data;
   const std::string classes_file = flags.given("classes") ? s.classes_file : (s.data.empty() ? trained.classes_file : "");
@@ -112,6 +116,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   } else {
     std::printf("evaluating %s on all %zu images of %s\n", detector.path.c_str(), all.images.size(), data_path.c_str());
   }
+  if (s.class_agnostic_nms) std::printf("NMS over all classes at once (--class-agnostic-nms)\n");
   std::fflush(stdout);
   const auto source = std::make_shared<SubsetSource>(
       open_image_source(all, s.cache, static_cast<int>(trained.image_max_side), std::max(s.workers, 1)), indices);

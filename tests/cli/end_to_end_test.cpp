@@ -7,7 +7,11 @@
 // the bound below leaves room for another machine's summation order and a slower, shared CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <filesystem>
+#include <vector>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -57,6 +61,26 @@ void write_video(const std::string& path, int frames) {
   for (int i = 0; i < frames; ++i) writer.write(app::to_bgr(data::synthetic_image({}, 99, i).image));
 }
 
+// The boxes of detections.jsonl's lines, in order: [x1, y1, x2, y2] after each "box".
+std::vector<std::array<double, 4>> listed_boxes(const std::string& lines) {
+  std::vector<std::array<double, 4>> boxes;
+  for (size_t at = lines.find("\"box\": ["); at != std::string::npos; at = lines.find("\"box\": [", at + 1)) {
+    std::array<double, 4> b{};
+    EXPECT_EQ(std::sscanf(lines.c_str() + at, "\"box\": [%lf, %lf, %lf, %lf]", &b[0], &b[1], &b[2], &b[3]), 4)
+        << lines.substr(at, 80);
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
+double iou(const std::array<double, 4>& a, const std::array<double, 4>& b) {
+  const double iw = std::max(0.0, std::min(a[2], b[2]) - std::max(a[0], b[0]));
+  const double ih = std::max(0.0, std::min(a[3], b[3]) - std::max(a[1], b[1]));
+  const double inter = iw * ih;
+  const double uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
 class EndToEnd : public data::test::TempDirTest {};
 
 TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
@@ -103,6 +127,26 @@ TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
   EXPECT_NE(lines.find("\"frame\": 2"), std::string::npos) << "a detection in the video's last frame\n" << lines;
   cv::VideoCapture annotated(out + "/clip.avi");
   EXPECT_EQ(annotated.get(cv::CAP_PROP_FRAME_COUNT), 3);
+
+  // With one NMS over both classes, no two listed boxes of one image overlap beyond NMS's 0.5
+  // (give or take the JSON's rounding), whatever their classes; per class, some may (one face as
+  // mask and as noMask).
+  size_t per_class_count = 0;
+  for (const bool agnostic : {false, true}) {
+    const std::string nms_out = path(agnostic ? "agnostic" : "per_class");
+    const CommandResult run = run_maskdet("detect --snapshot " + snapshots + " --threshold 0.05 --out " + nms_out +
+                                          (agnostic ? " --class-agnostic-nms " : " ") + voc + "/images/0.jpg");
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto boxes = listed_boxes(read_file(nms_out + "/detections.jsonl"));
+    if (!agnostic) {
+      per_class_count = boxes.size();
+      continue;
+    }
+    EXPECT_GT(boxes.size(), 0u);
+    EXPECT_LE(boxes.size(), per_class_count);
+    for (size_t i = 0; i < boxes.size(); ++i)
+      for (size_t j = i + 1; j < boxes.size(); ++j) EXPECT_LE(iou(boxes[i], boxes[j]), 0.5 + 1e-3) << i << " " << j;
+  }
 
   const std::string debug_out = path("debug");
   const CommandResult debug = run_maskdet("debug --data " + voc + " --out " + debug_out + " --count 2 --snapshot " + snapshots);

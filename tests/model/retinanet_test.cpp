@@ -167,6 +167,11 @@ TEST(RetinaNet, PostprocessKeepsTheBestPerClassInsideTheImage) {
   strict.score_threshold = 0.99;
   EXPECT_EQ(postprocess_detections(logits, deltas, anchors, {2}, {{16, 18}}, strict, {})[0].boxes.shape(),
             (Shape{0, 4}));
+  // One NMS over both classes: the class-0 box on the same spot goes too.
+  PostprocessConfig agnostic;
+  agnostic.class_agnostic_nms = true;
+  EXPECT_EQ(postprocess_detections(logits, deltas, anchors, {2}, {{16, 18}}, agnostic, {})[0].labels.to_vector<int64_t>(),
+            (std::vector<int64_t>{1}));
 }
 
 }  // namespace
