@@ -50,8 +50,23 @@ RetinaNetOutputs RetinaNet::forward(const Tensor& images) {
     feature_sizes.push_back({f.size(2), f.size(3)});
     out.anchors_per_level.push_back(f.size(2) * f.size(3) * head_->config().num_anchors);
   }
-  out.anchors = generate_anchors(config_.anchors, images.size(2), images.size(3), feature_sizes).to(images.device());
+  out.anchors = anchors_for(images.size(2), images.size(3), feature_sizes, images.device());
   return out;
+}
+
+Tensor RetinaNet::anchors_for(int64_t height, int64_t width, const std::vector<FeatureSize>& feature_sizes,
+                              Device device) {
+  std::string key;
+  for (const int64_t v : {height, width}) key.append(std::to_string(v)).append(" ");
+  for (const FeatureSize& f : feature_sizes)
+    key.append(std::to_string(f.height)).append(" ").append(std::to_string(f.width)).append(" ");
+  key.append(device.str());
+  const auto found = anchor_cache_.find(key);
+  if (found != anchor_cache_.end()) return found->second;
+  if (anchor_cache_.size() >= kMaxCachedAnchorSets) anchor_cache_.clear();
+  Tensor anchors = generate_anchors(config_.anchors, height, width, feature_sizes).to(device);
+  anchor_cache_.emplace(key, anchors);
+  return anchors;
 }
 
 RetinaNetLosses RetinaNet::compute_loss(const RetinaNetOutputs& outputs,

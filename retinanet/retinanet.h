@@ -10,7 +10,9 @@
 // already-transformed tensors.)
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "layers/module.h"
@@ -45,7 +47,8 @@ struct RetinaNetOutputs {
   std::vector<Tensor> features;       // P3..P7, each (N, fpn_channels, H_l, W_l)
   Tensor cls_logits;                  // (N, A, K), A = sum over levels of H_l * W_l * anchors per cell
   Tensor bbox_regression;             // (N, A, 4)
-  Tensor anchors;                     // (A, 4), the same for every image of the batch
+  Tensor anchors;                     // (A, 4), the same for every image of the batch; shared
+                                      // between calls of one input size: read, never modify
   std::vector<int64_t> anchors_per_level;
   ImageSize batch_size{0, 0};         // H, W of the input tensor
 };
@@ -72,6 +75,13 @@ class RetinaNet : public nn::Module {
   std::shared_ptr<ResNet> body_;
   std::shared_ptr<FeaturePyramid> fpn_;
   std::shared_ptr<RetinaNetHead> head_;
+  // Anchors depend only on the input size, the feature sizes and the device, so each
+  // combination is made and uploaded once: a training step then neither regenerates them on the
+  // host nor waits for their upload behind the queued forward. Keyed by "H W h3 w3 ... device";
+  // emptied when it reaches kMaxCachedAnchorSets (inputs of many sizes, e.g. detect on photos).
+  static constexpr size_t kMaxCachedAnchorSets = 32;
+  std::map<std::string, Tensor> anchor_cache_;
+  Tensor anchors_for(int64_t height, int64_t width, const std::vector<FeatureSize>& feature_sizes, Device device);
 };
 
 }  // namespace maskdet

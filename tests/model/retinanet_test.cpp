@@ -68,6 +68,19 @@ TEST(RetinaNet, ModuleNamesOutputsAndAnchorCount) {
   EXPECT_TRUE(model->postprocess(out)[0].scores.numel() == 0);
 }
 
+TEST(RetinaNet, AnchorsAreMadeOncePerInputSize) {
+  manual_seed(11);
+  RetinaNet model(small_config());
+  NoGradGuard no_grad;
+  const Tensor first = model.forward(images(1, 96, 128)).anchors;
+  const Tensor again = model.forward(images(2, 96, 128)).anchors;
+  EXPECT_EQ(again.raw_data(), first.raw_data()) << "the same input size reuses the cached anchors";
+  const Tensor other = model.forward(images(1, 64, 96)).anchors;
+  // P3..P7 of a 64x96 input: strides 8 to 128, P6 and P7 rounded up by their stride-2 convs.
+  EXPECT_TRUE(tensors_near(other, generate_anchors(model.config().anchors, 64, 96, {{8, 12}, {4, 6}, {2, 3}, {1, 2}, {1, 1}}),
+                           0.0));
+}
+
 TEST(RetinaNet, LossWithoutBoxesIsClassificationOnly) {
   manual_seed(12);
   auto model = std::make_shared<RetinaNet>(small_config());
@@ -130,6 +143,22 @@ TEST(BoxLoss, DifferentiableDecodeMatchesTheKernel) {
   const Tensor anchors = from_vector<float>({0, 0, 32, 32, 10, 20, 74, 52}, {2, 4});
   const Tensor deltas = from_vector<float>({0.1f, -0.3f, 0.2f, -0.1f, 0.0f, 0.5f, 9.0f, -0.4f}, {2, 4});
   EXPECT_TRUE(tensors_near(decode_boxes_differentiable(anchors, deltas, {}), decode_boxes(anchors, deltas), 1e-4));
+}
+
+TEST(BoxLoss, RowWeightsEqualSelectingTheRows) {
+  const Tensor deltas = from_vector<float>({0.1f, -0.3f, 0.2f, -0.1f, 0.7f, 0.5f, 2.0f, -0.4f, -0.2f, 0.1f, 0.3f, 0.0f},
+                                           {3, 4});
+  const Tensor anchors = from_vector<float>({0, 0, 32, 32, 10, 20, 74, 52, 5, 5, 40, 60}, {3, 4});
+  const Tensor boxes = from_vector<float>({2, 1, 30, 35, 0, 0, 1, 1, 8, 2, 44, 50}, {3, 4});
+  const Tensor rows = from_vector<int64_t>({0, 2}, {2}, {DType::Int64});
+  const Tensor weights = from_vector<float>({1, 0, 1}, {3});
+  for (const BoxLossKind kind : {BoxLossKind::L1, BoxLossKind::SmoothL1, BoxLossKind::GIoU}) {
+    const BoxLossConfig config{.kind = kind, .smooth_l1_beta = 0.5};
+    const Tensor selected = box_regression_loss(index_select(deltas, 0, rows), index_select(anchors, 0, rows),
+                                                index_select(boxes, 0, rows), config, {});
+    const Tensor weighted = box_regression_loss(deltas, anchors, boxes, config, {}, weights);
+    EXPECT_NEAR(weighted.item(), selected.item(), 1e-5) << static_cast<int>(kind);
+  }
 }
 
 TEST(BoxLoss, GiouByHand) {
