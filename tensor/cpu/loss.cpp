@@ -1,39 +1,15 @@
 // CPU loss kernels: each element's loss and its derivative in one pass (contract in
-// tensor/kernels/loss.h). The logit losses are built from sigmoid(x), sigmoid(-x) and
-// log(1 + exp(-|x|)), each evaluated without cancellation, so nothing overflows or turns
-// into log(0) for large |x|.
-#include <cmath>
-
+// tensor/kernels/loss.h), with the element maths of tensor/kernels/loss_math.h, shared with the
+// CUDA kernels, over arbitrary strides.
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/kernels/loss.h"
 #include "tensor/kernels/loss_checks.h"
+#include "tensor/kernels/loss_math.h"
 
 namespace maskdet::cpu {
 namespace {
 
-// The stable pieces of a logit x.
-template <class T>
-struct LogitTerms {
-  T p;         // sigmoid(x)
-  T q;         // sigmoid(-x) = 1 - p, without the rounding of 1 - p
-  T log1p_e;   // log(1 + exp(-|x|))
-};
-
-template <class T>
-LogitTerms<T> logit_terms(T x) {
-  const T e = std::exp(-std::abs(x));
-  const T large = T(1) / (T(1) + e), small = e / (T(1) + e);
-  const T l = std::log1p(e);
-  return x >= T(0) ? LogitTerms<T>{large, small, l} : LogitTerms<T>{small, large, l};
-}
-
-// BCE with logits: ce = softplus(x) - x t, and dce/dx = p - t written as p (1 - t) - q t,
-// which is exact for hard targets (t = 1 gives -q, never 1 - p rounded).
-template <class T>
-void bce_element(T x, T t, const LogitTerms<T>& s, T& ce, T& dce) {
-  ce = (x > T(0) ? x : T(0)) - x * t + s.log1p_e;
-  dce = s.p * (T(1) - t) - s.q * t;
-}
+namespace loss_math = kernels::loss_math;
 
 // Runs element(x, t, loss, grad) over every element; with a weight, scales both by it and
 // writes exact zeros where it is 0 (ignored elements never evaluate the loss).
@@ -70,64 +46,31 @@ void pointwise_loss(const char* kernel, const Tensor& pred, const Tensor& target
   });
 }
 
-template <class T>
-T sign(T d) {
-  return T((d > T(0)) - (d < T(0)));
-}
-
 }  // namespace
 
 void bce_with_logits(const Tensor& logits, const Tensor& targets, const Tensor& weight, const Tensor& loss,
                      const Tensor& grad) {
   pointwise_loss("bce_with_logits", logits, targets, weight, loss, grad, [](auto x, auto t, auto& l, auto& g) {
-    bce_element(x, t, logit_terms(x), l, g);
+    loss_math::bce_element(x, t, loss_math::logit_terms(x), l, g);
   });
 }
 
 void l1(const Tensor& pred, const Tensor& target, const Tensor& loss, const Tensor& grad) {
-  pointwise_loss("l1", pred, target, Tensor(), loss, grad, [](auto p, auto t, auto& l, auto& g) {
-    const auto d = p - t;
-    l = std::abs(d);
-    g = sign(d);
-  });
+  pointwise_loss("l1", pred, target, Tensor(), loss, grad,
+                 [](auto p, auto t, auto& l, auto& g) { loss_math::l1_element(p, t, l, g); });
 }
 
 void smooth_l1(const Tensor& pred, const Tensor& target, double beta, const Tensor& loss, const Tensor& grad) {
   kernels::check_smooth_l1_beta(beta);
-  pointwise_loss("smooth_l1", pred, target, Tensor(), loss, grad, [beta](auto p, auto t, auto& l, auto& g) {
-    using T = decltype(p);
-    const T d = p - t, b = T(beta);
-    if (std::abs(d) < b) {
-      l = T(0.5) * d * d / b;
-      g = d / b;
-    } else {
-      l = std::abs(d) - T(0.5) * b;
-      g = sign(d);
-    }
-  });
+  pointwise_loss("smooth_l1", pred, target, Tensor(), loss, grad,
+                 [beta](auto p, auto t, auto& l, auto& g) { loss_math::smooth_l1_element(p, t, beta, l, g); });
 }
 
 void sigmoid_focal_loss(const Tensor& logits, const Tensor& targets, const Tensor& weight, double alpha, double gamma,
                         const Tensor& loss, const Tensor& grad) {
   kernels::check_focal_gamma(gamma);
   pointwise_loss("sigmoid_focal_loss", logits, targets, weight, loss, grad,
-                 [alpha, gamma](auto x, auto t, auto& l, auto& g) {
-                   using T = decltype(x);
-                   const LogitTerms<T> s = logit_terms(x);
-                   T ce, dce;
-                   bce_element(x, t, s, ce, dce);
-                   // m = 1 - p_t as a sum of two non-negative terms: no cancellation near p_t = 1.
-                   const T m = s.p * (T(1) - t) + s.q * t;
-                   const T modulator = gamma == 0 ? T(1) : std::pow(m, T(gamma));
-                   // d(m^gamma)/dx; at m = 0 (gamma > 0) its limit times ce is 0, and
-                   // m^(gamma - 1) alone would be 0 * inf for gamma < 1.
-                   const T dmodulator = (gamma == 0 || m == T(0))
-                                            ? T(0)
-                                            : T(gamma) * std::pow(m, T(gamma - 1)) * (T(1) - T(2) * t) * s.p * s.q;
-                   const T alpha_t = alpha < 0 ? T(1) : T(alpha) * t + T(1 - alpha) * (T(1) - t);
-                   l = alpha_t * (modulator * ce);
-                   g = alpha_t * (modulator * dce + dmodulator * ce);
-                 });
+                 [alpha, gamma](auto x, auto t, auto& l, auto& g) { loss_math::focal_element(x, t, alpha, gamma, l, g); });
 }
 
 }  // namespace maskdet::cpu
