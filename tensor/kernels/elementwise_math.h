@@ -9,33 +9,22 @@
 #include <stdint.h>
 
 #include "tensor/kernels/elementwise.h"
+#include "tensor/kernels/scalar_math.h"
 #include "tensor/kernels/silu_math.h"
-
-#if defined(__CUDACC__)
-#define MASKDET_ELEMENTWISE_HD __host__ __device__
-#else
-#define MASKDET_ELEMENTWISE_HD
-#endif
 
 namespace maskdet::kernels::elementwise_math {
 
-// The C functions are qualified with :: because maskdet::log(const Tensor&) and friends
-// (autograd/ops.h) would hide them from inside namespace maskdet.
 // sigmoid split by sign so exp never overflows; exponential(float) is expf.
-using silu_math::exponential;
+using scalar_math::absolute;
+using scalar_math::exponential;
+using scalar_math::logarithm;
+using scalar_math::power;
+using scalar_math::square_root;
 using silu_math::sigmoid;
-MASKDET_ELEMENTWISE_HD inline float logarithm(float x) { return ::logf(x); }
-MASKDET_ELEMENTWISE_HD inline double logarithm(double x) { return ::log(x); }
-MASKDET_ELEMENTWISE_HD inline float power(float x, float e) { return ::powf(x, e); }
-MASKDET_ELEMENTWISE_HD inline double power(double x, double e) { return ::pow(x, e); }
-MASKDET_ELEMENTWISE_HD inline float square_root(float x) { return ::sqrtf(x); }
-MASKDET_ELEMENTWISE_HD inline double square_root(double x) { return ::sqrt(x); }
-MASKDET_ELEMENTWISE_HD inline float absolute(float x) { return ::fabsf(x); }
-MASKDET_ELEMENTWISE_HD inline double absolute(double x) { return ::fabs(x); }
 
 // f(x) for op; a, b are its parameters (Clamp: lo, hi; Pow: exponent).
 template <class T>
-MASKDET_ELEMENTWISE_HD inline T unary_value(UnaryOp op, T x, double a, double b) {
+MASKDET_SCALAR_HD inline T unary_value(UnaryOp op, T x, double a, double b) {
   switch (op) {
     case UnaryOp::Neg: return -x;
     case UnaryOp::Exp: return exponential(x);
@@ -53,7 +42,7 @@ MASKDET_ELEMENTWISE_HD inline T unary_value(UnaryOp op, T x, double a, double b)
 
 // d f(x) / dx, given y = f(x); at the kinks the side PyTorch takes (elementwise.h).
 template <class T>
-MASKDET_ELEMENTWISE_HD inline T unary_derivative(UnaryOp op, T x, T y, double a, double b) {
+MASKDET_SCALAR_HD inline T unary_derivative(UnaryOp op, T x, T y, double a, double b) {
   switch (op) {
     case UnaryOp::Neg: return T(-1);
     case UnaryOp::Exp: return y;
@@ -71,7 +60,7 @@ MASKDET_ELEMENTWISE_HD inline T unary_derivative(UnaryOp op, T x, T y, double a,
 
 // a (op) b for the arithmetic ops; NaNs pass through maximum / minimum as the comparisons let them.
 template <class T>
-MASKDET_ELEMENTWISE_HD inline T binary_value(BinaryOp op, T a, T b) {
+MASKDET_SCALAR_HD inline T binary_value(BinaryOp op, T a, T b) {
   switch (op) {
     case BinaryOp::Add: return a + b;
     case BinaryOp::Sub: return a - b;
@@ -85,7 +74,7 @@ MASKDET_ELEMENTWISE_HD inline T binary_value(BinaryOp op, T a, T b) {
 
 // 1 or 0 for the comparison ops.
 template <class T>
-MASKDET_ELEMENTWISE_HD inline uint8_t compare(BinaryOp op, T a, T b) {
+MASKDET_SCALAR_HD inline uint8_t compare(BinaryOp op, T a, T b) {
   switch (op) {
     case BinaryOp::Eq: return a == b;
     case BinaryOp::Ne: return a != b;
@@ -99,4 +88,3 @@ MASKDET_ELEMENTWISE_HD inline uint8_t compare(BinaryOp op, T a, T b) {
 
 }  // namespace maskdet::kernels::elementwise_math
 
-#undef MASKDET_ELEMENTWISE_HD

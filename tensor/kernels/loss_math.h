@@ -8,52 +8,17 @@
 // (the sigmoid focal loss of Lin et al. 2017, "Focal Loss for Dense Object Detection", on top of
 // binary cross-entropy with logits).
 #pragma once
-#include <math.h>
-
-#if defined(__CUDACC__)
-#define MASKDET_LOSS_HD __host__ __device__
-#else
-#define MASKDET_LOSS_HD
-#endif
+#include "tensor/kernels/scalar_math.h"
 
 namespace maskdet::kernels::loss_math {
 
-// Overloads, so one template serves float and double; the float ones keep float32 kernels in
-// single precision on the GPU. Qualified with :: because maskdet's Tensor functions of the same
-// names (autograd/ops.h) would hide the C functions inside namespace maskdet.
-MASKDET_LOSS_HD inline float exponential(float v) { return ::expf(v); }
-MASKDET_LOSS_HD inline double exponential(double v) { return ::exp(v); }
-MASKDET_LOSS_HD inline float log_one_plus(float v) { return ::log1pf(v); }
-MASKDET_LOSS_HD inline double log_one_plus(double v) { return ::log1p(v); }
-MASKDET_LOSS_HD inline float power(float v, float p) { return ::powf(v, p); }
-MASKDET_LOSS_HD inline double power(double v, double p) { return ::pow(v, p); }
-MASKDET_LOSS_HD inline float magnitude(float v) { return ::fabsf(v); }
-MASKDET_LOSS_HD inline double magnitude(double v) { return ::fabs(v); }
-
-// a + b, a - b and a * b rounded one by one. nvcc contracts a * b + c into one FMA by default,
-// which rounds once where the CPU (x86-64 without -march=native) rounds twice; the __*_rn
-// intrinsics are never contracted (CUDA Math API, "Single / Double Precision Intrinsics").
-#if defined(__CUDA_ARCH__)
-__device__ inline float add_rn(float a, float b) { return __fadd_rn(a, b); }
-__device__ inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
-__device__ inline float sub_rn(float a, float b) { return __fsub_rn(a, b); }
-__device__ inline double sub_rn(double a, double b) { return __dsub_rn(a, b); }
-__device__ inline float mul_rn(float a, float b) { return __fmul_rn(a, b); }
-__device__ inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
-#else
-template <class T>
-inline T add_rn(T a, T b) {
-  return a + b;
-}
-template <class T>
-inline T sub_rn(T a, T b) {
-  return a - b;
-}
-template <class T>
-inline T mul_rn(T a, T b) {
-  return a * b;
-}
-#endif
+using scalar_math::absolute;
+using scalar_math::add_rn;
+using scalar_math::exponential;
+using scalar_math::log_one_plus;
+using scalar_math::mul_rn;
+using scalar_math::power;
+using scalar_math::sub_rn;
 
 // The stable pieces of a logit x.
 template <class T>
@@ -64,8 +29,8 @@ struct LogitTerms {
 };
 
 template <class T>
-MASKDET_LOSS_HD inline LogitTerms<T> logit_terms(T x) {
-  const T e = exponential(-magnitude(x));
+MASKDET_SCALAR_HD inline LogitTerms<T> logit_terms(T x) {
+  const T e = exponential(-absolute(x));
   const T large = T(1) / (T(1) + e), small = e / (T(1) + e);
   const T l = log_one_plus(e);
   return x >= T(0) ? LogitTerms<T>{large, small, l} : LogitTerms<T>{small, large, l};
@@ -76,40 +41,40 @@ MASKDET_LOSS_HD inline LogitTerms<T> logit_terms(T x) {
 // operation, so that ce and dce are the same numbers in every kernel that inlines this
 // (bce_with_logits and the focal loss with gamma 0 agree to the bit, as loss.h promises).
 template <class T>
-MASKDET_LOSS_HD inline void bce_element(T x, T t, const LogitTerms<T>& s, T& ce, T& dce) {
+MASKDET_SCALAR_HD inline void bce_element(T x, T t, const LogitTerms<T>& s, T& ce, T& dce) {
   ce = add_rn(sub_rn(x > T(0) ? x : T(0), mul_rn(x, t)), s.log1p_e);
   dce = sub_rn(mul_rn(s.p, T(1) - t), mul_rn(s.q, t));
 }
 
 template <class T>
-MASKDET_LOSS_HD inline T sign(T d) {
+MASKDET_SCALAR_HD inline T sign(T d) {
   return T((d > T(0)) - (d < T(0)));
 }
 
 // |p - t| and its derivative (0 at p = t, as torch.sign).
 template <class T>
-MASKDET_LOSS_HD inline void l1_element(T p, T t, T& l, T& g) {
+MASKDET_SCALAR_HD inline void l1_element(T p, T t, T& l, T& g) {
   const T d = p - t;
-  l = magnitude(d);
+  l = absolute(d);
   g = sign(d);
 }
 
 // 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1).
 template <class T>
-MASKDET_LOSS_HD inline void smooth_l1_element(T p, T t, double beta, T& l, T& g) {
+MASKDET_SCALAR_HD inline void smooth_l1_element(T p, T t, double beta, T& l, T& g) {
   const T d = p - t, b = T(beta);
-  if (magnitude(d) < b) {
+  if (absolute(d) < b) {
     l = T(0.5) * d * d / b;
     g = d / b;
   } else {
-    l = magnitude(d) - T(0.5) * b;
+    l = absolute(d) - T(0.5) * b;
     g = sign(d);
   }
 }
 
 // alpha_t (1 - p_t)^gamma ce and its derivative; alpha < 0 turns the alpha weighting off.
 template <class T>
-MASKDET_LOSS_HD inline void focal_element(T x, T t, double alpha, double gamma, T& l, T& g) {
+MASKDET_SCALAR_HD inline void focal_element(T x, T t, double alpha, double gamma, T& l, T& g) {
   const LogitTerms<T> s = logit_terms(x);
   T ce, dce;
   bce_element(x, t, s, ce, dce);
@@ -127,4 +92,3 @@ MASKDET_LOSS_HD inline void focal_element(T x, T t, double alpha, double gamma, 
 
 }  // namespace maskdet::kernels::loss_math
 
-#undef MASKDET_LOSS_HD
