@@ -345,8 +345,7 @@ int bench_command(const std::vector<std::string>& args) {
   }
   flags.parse(args);
   check_bench_settings(s);
-  const Device device = parse_device(s.device);
-  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
+  const Device device = usable_device(s.device);
 #ifndef MASKDET_WITH_CUDA_KERNELS
   // Said here, not at the first op's "no CUDA kernel" deep inside the model.
   MASKDET_CHECK(device.is_cpu(), "--device ", s.device,

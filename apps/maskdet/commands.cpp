@@ -10,6 +10,12 @@
 
 namespace maskdet::app {
 
+Device usable_device(const std::string& name) {
+  const Device device = parse_device(name);
+  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", name, ": ", cuda_unavailable_reason());
+  return device;
+}
+
 int run_command(const std::string& name, int (*command)(const std::vector<std::string>&),
                 const std::vector<std::string>& args) {
   try {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tensor/device.h"
+
 namespace maskdet::app {
 
 inline constexpr int kExitFailure = 1;
@@ -17,6 +19,10 @@ int evaluate_command(const std::vector<std::string>& args);
 int detect_command(const std::vector<std::string>& args);
 int debug_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
+
+// The device a --device value names, checked to be usable here: a CUDA device where no GPU or
+// driver is present is an error that says why (cuda_unavailable_reason).
+Device usable_device(const std::string& name);
 
 // Runs command(args) and returns its exit status, printing what it threw on stderr, prefixed
 // with "maskdet <name>: ", and mapping it to the status above.

@@ -200,8 +200,7 @@ int detect_command(const std::vector<std::string>& args) {
   if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
 
   const std::vector<fs::path> files = expand_inputs(inputs);
-  const Device device = parse_device(s.device);
-  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
+  const Device device = usable_device(s.device);
   const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   std::error_code ec;
   fs::create_directories(s.out, ec);

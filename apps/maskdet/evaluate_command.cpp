@@ -92,8 +92,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   if (s.score_threshold < 0 || s.score_threshold > 1)
     throw cli::UsageError("maskdet evaluate: --score-threshold must be in [0, 1]");
 
-  const Device device = parse_device(s.device);
-  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", s.device, ": ", cuda_unavailable_reason());
+  const Device device = usable_device(s.device);
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
   const LoadedDetector detector =
       load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms);

@@ -57,8 +57,7 @@ int train_command(const std::vector<std::string>& args) {
     settings = resumed_settings(args, *snapshot, path);
   }
   check_train_settings(settings);
-  const Device device = parse_device(settings.device);
-  MASKDET_CHECK(device.is_cpu() || cuda_available(), "--device ", settings.device, ": ", cuda_unavailable_reason());
+  const Device device = usable_device(settings.device);
 
   const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
   const std::vector<std::string>& classes = data.train.classes;
