@@ -11,4 +11,12 @@ class ReLU : public UnaryModule {
   Tensor forward(const Tensor& x) override { return relu(x); }
 };
 
+// min(max(x, 0), 6), as torch.nn.ReLU6 (MobileNetV2's activation: its bound keeps activations
+// in a range that low-precision arithmetic represents well).
+class ReLU6 : public UnaryModule {
+ public:
+  ReLU6() : UnaryModule("ReLU6") {}
+  Tensor forward(const Tensor& x) override { return clamp(x, 0.0, 6.0); }
+};
+
 }  // namespace maskdet::nn

@@ -26,11 +26,13 @@ Conv2d::Conv2d(const Conv2dOptions& options) : UnaryModule("Conv2d"), options_(o
 
 void Conv2d::reset_parameters() { init::layer_default_(weight_, bias_); }
 
-Tensor Conv2d::forward(const Tensor& x) {
+maskdet::Conv2dOptions Conv2d::geometry() const {
   maskdet::Conv2dOptions geometry;
   geometry.stride(options_.stride).padding(options_.padding).dilation(options_.dilation).group_count(options_.groups);
-  return conv2d(x, weight_, bias_, geometry);
+  return geometry;
 }
+
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight_, bias_, geometry()); }
 
 std::string Conv2d::extra_repr() const {
   // As torch.nn.Conv2d prints itself: defaults left out.

@@ -6,6 +6,10 @@
 
 #include "layers/module.h"
 
+namespace maskdet {
+struct Conv2dOptions;  // the op's geometry (autograd/ops.h)
+}  // namespace maskdet
+
 namespace maskdet::nn {
 
 struct Conv2dOptions {
@@ -32,6 +36,8 @@ class Conv2d : public UnaryModule {
   void reset_parameters();
 
   const Conv2dOptions& options() const { return options_; }
+  // The op-level geometry (stride, padding, dilation, groups) the forward passes to conv2d.
+  maskdet::Conv2dOptions geometry() const;
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }  // undefined without bias
 

@@ -23,10 +23,14 @@ Tensor FrozenBatchNorm2d::forward(const Tensor& x) {
   MASKDET_CHECK(x.defined() && x.dim() == 4 && x.size(1) == num_features_, "FrozenBatchNorm2d: expected a (N, ",
                 num_features_, ", H, W) input, got shape ", x.defined() ? shape_str(x.shape()) : "undefined");
   // The buffers require no grad, so only x * scale enters the graph.
-  const Tensor scale = weight_ * pow(running_var_ + eps_, -0.5);
-  const Tensor shift = bias_ - running_mean_ * scale;
+  const auto [scale, shift] = scale_and_shift();
   const Shape per_channel{1, num_features_, 1, 1};
   return x * scale.reshape(per_channel) + shift.reshape(per_channel);
+}
+
+std::pair<Tensor, Tensor> FrozenBatchNorm2d::scale_and_shift() const {
+  const Tensor scale = weight_ * pow(running_var_ + eps_, -0.5);
+  return {scale, bias_ - running_mean_ * scale};
 }
 
 std::string FrozenBatchNorm2d::extra_repr() const {

@@ -6,6 +6,7 @@
 // A checkpoint's num_batches_tracked entries (from a BatchNorm2d) are accepted and ignored.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "layers/module.h"
 
@@ -17,6 +18,9 @@ class FrozenBatchNorm2d : public UnaryModule {
 
   // x: (N, C, H, W) -> (N, C, H, W); differentiable in x only.
   Tensor forward(const Tensor& x) override;
+  // The affine map the forward applies, y = x * scale + shift per channel: scale, shift (C).
+  // A convolution before it can absorb the map into its weight and bias (fold_into_conv.h).
+  std::pair<Tensor, Tensor> scale_and_shift() const;
 
   int64_t num_features() const { return num_features_; }
   double eps() const { return eps_; }

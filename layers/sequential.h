@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "layers/module.h"
@@ -13,6 +15,8 @@ namespace maskdet::nn {
 class Sequential : public UnaryModule {
  public:
   Sequential() : UnaryModule("Sequential") {}
+  // A subclass's type name for printing, e.g. "Conv2dNormActivation".
+  explicit Sequential(std::string type_name) : UnaryModule(std::move(type_name)) {}
   Sequential(std::initializer_list<std::shared_ptr<UnaryModule>> layers);
 
   // Appends a layer under the next index; returns it, typed.

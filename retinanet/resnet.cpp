@@ -4,8 +4,7 @@
 
 #include "autograd/ops.h"
 #include "layers/activation.h"
-#include "layers/batch_norm.h"
-#include "layers/frozen_batch_norm.h"
+#include "layers/conv_norm.h"
 #include "layers/init.h"
 #include "layers/pooling.h"
 #include "retinanet/padded_conv.h"
@@ -20,13 +19,6 @@ std::shared_ptr<nn::Conv2d> make_conv(int64_t in_channels, int64_t out_channels,
   auto conv = padded_conv(in_channels, out_channels, kernel_size, stride, /*bias=*/false);
   nn::init::kaiming_normal_(conv->weight(), 0.0, nn::init::FanMode::FanOut, nn::init::Nonlinearity::ReLU);
   return conv;
-}
-
-// Both norm layers start as the identity map (weight 1, bias 0, mean 0, variance 1).
-std::shared_ptr<nn::UnaryModule> make_norm(const ResNetConfig& config, int64_t channels) {
-  if (config.norm == NormLayer::FrozenBatchNorm)
-    return std::make_shared<nn::FrozenBatchNorm2d>(channels, config.norm_eps);
-  return std::make_shared<nn::BatchNorm2d>(nn::BatchNorm2dOptions{.num_features = channels, .eps = config.norm_eps});
 }
 
 struct Architecture {
@@ -57,34 +49,35 @@ std::vector<ConvShape> block_convs(BlockKind kind, int64_t in_channels, int64_t 
 }  // namespace
 
 ResidualBlock::ResidualBlock(BlockKind kind, int64_t in_channels, int64_t planes, int64_t stride,
-                             const ResNetConfig& config)
+                             const BackboneConfig& config)
     : UnaryModule(kind == BlockKind::Basic ? "BasicBlock" : "Bottleneck") {
   for (const ConvShape& c : block_convs(kind, in_channels, planes, stride)) {
     const std::string index = std::to_string(convs_.size() + 1);
     convs_.push_back(register_module("conv" + index, make_conv(c.in_channels, c.out_channels, c.kernel_size, c.stride)));
-    norms_.push_back(register_module("bn" + index, make_norm(config, c.out_channels)));
+    norms_.push_back(register_module("bn" + index, make_norm_layer(config, c.out_channels)));
   }
   // Registered last, so "downsample" follows the block's own layers in the state dict, as in torchvision's.
   const int64_t out_channels = planes * expansion(kind);
   if (stride == 1 && in_channels == out_channels) return;
   downsample_ = register_module(
       "downsample", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::UnaryModule>>{
-                        make_conv(in_channels, out_channels, 1, stride), make_norm(config, out_channels)}));
+                        make_conv(in_channels, out_channels, 1, stride), make_norm_layer(config, out_channels)}));
 }
 
 Tensor ResidualBlock::forward(const Tensor& x) {
   Tensor out = x;
   for (size_t i = 0; i < convs_.size(); ++i) {
-    out = norms_[i]->forward(convs_[i]->forward(out));
+    out = nn::conv_then_norm(*convs_[i], *norms_[i], out);
     if (i + 1 < convs_.size()) out = relu(out);
   }
   return relu(add(out, downsample_ ? downsample_->forward(x) : x));
 }
 
-ResNet::ResNet(const ResNetConfig& config) : Module("ResNet"), config_(config) {
+ResNet::ResNet(const BackboneConfig& config) : Backbone("ResNet"), config_(config) {
+  MASKDET_CHECK(config.arch == BackboneArch::ResNet, "ResNet: the config describes another backbone");
   const Architecture arch = architecture(config.depth);
   conv1_ = register_module("conv1", make_conv(3, 64, 7, 2));
-  bn1_ = register_module("bn1", make_norm(config, 64));
+  bn1_ = register_module("bn1", make_norm_layer(config, 64));
   register_module("relu", std::make_shared<nn::ReLU>());
   maxpool_ = register_module("maxpool", std::make_shared<nn::MaxPool2d>(
                                             nn::MaxPool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1}));
@@ -105,7 +98,7 @@ ResNet::ResNet(const ResNetConfig& config) : Module("ResNet"), config_(config) {
 std::vector<Tensor> ResNet::forward(const Tensor& x) {
   MASKDET_CHECK(x.defined() && x.dim() == 4 && x.size(1) == 3, "ResNet: expected images (N, 3, H, W), got shape ",
                 x.defined() ? shape_str(x.shape()) : "undefined");
-  Tensor c = maxpool_->forward(relu(bn1_->forward(conv1_->forward(x))));
+  Tensor c = maxpool_->forward(relu(nn::conv_then_norm(*conv1_, *bn1_, x)));
   std::vector<Tensor> features;
   for (size_t s = 0; s < layers_.size(); ++s) {
     c = layers_[s]->forward(c);
@@ -117,6 +110,10 @@ std::vector<Tensor> ResNet::forward(const Tensor& x) {
 std::vector<int64_t> ResNet::feature_channels() const {
   const int64_t expansion = ResidualBlock::expansion(architecture(config_.depth).block);
   return {128 * expansion, 256 * expansion, 512 * expansion};
+}
+
+std::vector<std::vector<std::string>> ResNet::stages() const {
+  return {{"conv1", "bn1"}, {"layer1"}, {"layer2"}, {"layer3"}, {"layer4"}};
 }
 
 }  // namespace maskdet

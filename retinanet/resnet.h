@@ -10,26 +10,15 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "layers/conv2d.h"
 #include "layers/module.h"
 #include "layers/sequential.h"
+#include "retinanet/backbone.h"
 
 namespace maskdet {
-
-// BatchNorm learns and tracks statistics; FrozenBatchNorm keeps a checkpoint's statistics and
-// affine map fixed, which detection uses because its batches are too small for good batch
-// statistics (torchvision picks it whenever the backbone starts from pretrained weights).
-enum class NormLayer { BatchNorm, FrozenBatchNorm };
-
-struct ResNetConfig {
-  int depth = 50;  // 18, 34 (BasicBlock) or 50, 101 (Bottleneck)
-  NormLayer norm = NormLayer::FrozenBatchNorm;
-  // torchvision's COCO RetinaNet weights were trained with FrozenBatchNorm eps = 0
-  // (torchvision sets it with overwrite_eps); ImageNet checkpoints use the default 1e-5.
-  double norm_eps = 1e-5;
-};
 
 // torchvision's two residual blocks: BasicBlock (two 3x3 convs; ResNet-18/34) and Bottleneck
 // (1x1 reduce, 3x3 with the stride, 1x1 expand by 4; ResNet-50/101).
@@ -41,7 +30,7 @@ enum class BlockKind { Basic, Bottleneck };
 class ResidualBlock : public nn::UnaryModule {
  public:
   static int64_t expansion(BlockKind kind) { return kind == BlockKind::Bottleneck ? 4 : 1; }
-  ResidualBlock(BlockKind kind, int64_t in_channels, int64_t planes, int64_t stride, const ResNetConfig& config);
+  ResidualBlock(BlockKind kind, int64_t in_channels, int64_t planes, int64_t stride, const BackboneConfig& config);
   // x: (N, in_channels, H, W) -> (N, planes * expansion, ceil(H / stride), ceil(W / stride))
   Tensor forward(const Tensor& x) override;
 
@@ -51,20 +40,20 @@ class ResidualBlock : public nn::UnaryModule {
   std::shared_ptr<nn::Sequential> downsample_;  // null for the identity
 };
 
-class ResNet : public nn::Module {
+class ResNet : public Backbone {
  public:
   // Initialised as torchvision: convs kaiming_normal_(fan_out, relu), norms weight 1, bias 0.
-  explicit ResNet(const ResNetConfig& config);
+  explicit ResNet(const BackboneConfig& config);
 
-  // x: (N, 3, H, W) -> {C3 (N, c3, H/8, W/8), C4 (N, c4, H/16, W/16), C5 (N, c5, H/32, W/32)}
-  // (sizes rounded up at each stride-2 step).
-  std::vector<Tensor> forward(const Tensor& x);
+  std::vector<Tensor> forward(const Tensor& x) override;
   // Channels of C3, C4, C5: 128, 256, 512 for ResNet-18/34; 512, 1024, 2048 for 50/101.
-  std::vector<int64_t> feature_channels() const;
-  const ResNetConfig& config() const { return config_; }
+  std::vector<int64_t> feature_channels() const override;
+  // conv1 + bn1, layer1, ..., layer4 (torchvision's trainable_layers 5 ... 1).
+  std::vector<std::vector<std::string>> stages() const override;
+  const BackboneConfig& config() const { return config_; }
 
  private:
-  ResNetConfig config_;
+  BackboneConfig config_;
   std::shared_ptr<nn::Conv2d> conv1_;
   std::shared_ptr<nn::UnaryModule> bn1_, maxpool_;
   std::vector<std::shared_ptr<nn::Sequential>> layers_;  // layer1..layer4

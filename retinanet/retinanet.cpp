@@ -25,7 +25,7 @@ RetinaNet::RetinaNet(const RetinaNetConfig& config) : Module("RetinaNet"), confi
                   "per cell; level 0 has ",
                   anchors_per_cell, ", level ", level, " has ", config.anchors.anchors_per_cell(level));
   auto backbone = register_module("backbone", std::make_shared<nn::Module>("BackboneWithFPN"));
-  body_ = backbone->register_module("body", std::make_shared<ResNet>(config.backbone));
+  body_ = backbone->register_module("body", make_backbone(config.backbone));
   fpn_ = backbone->register_module(
       "fpn", std::make_shared<FeaturePyramid>(FpnConfig{.in_channels = body_->feature_channels(),
                                                         .out_channels = config.fpn_channels,

@@ -1,9 +1,11 @@
-// RetinaNet (Lin et al. 2017, "Focal Loss for Dense Object Detection"): a ResNet backbone
-// (He et al. 2016), a feature pyramid P3-P7 (Lin et al. 2017, "Feature Pyramid Networks"),
-// and the classification and box subnets shared across levels, trained with the focal loss.
+// RetinaNet (Lin et al. 2017, "Focal Loss for Dense Object Detection"): a ResNet (He et al.
+// 2016) or MobileNetV2 (Sandler et al. 2018) backbone, a feature pyramid P3-P7 (Lin et al. 2017,
+// "Feature Pyramid Networks"), and the classification and box subnets shared across levels,
+// trained with the focal loss.
 //
 // The module tree and its names are torchvision's RetinaNet, so its state dicts load directly:
-//   backbone.body (ResNet, resnet.h), backbone.fpn (FeaturePyramid, fpn.h), head (head.h).
+//   backbone.body (ResNet, resnet.h, or MobileNetV2's features, mobilenet_v2.h),
+//   backbone.fpn (FeaturePyramid, fpn.h), head (head.h).
 // Unlike torchvision's model, there is no GeneralizedRCNNTransform inside: images come in
 // already resized, normalised and batched (N, 3, H, W) by the data pipeline, and detections come
 // out in that tensor's pixel coordinates. (The parity test feeds both implementations such
@@ -17,10 +19,10 @@
 
 #include "layers/module.h"
 #include "retinanet/anchors.h"
+#include "retinanet/backbone.h"
 #include "retinanet/fpn.h"
 #include "retinanet/head.h"
 #include "retinanet/postprocess.h"
-#include "retinanet/resnet.h"
 #include "retinanet/retinanet_loss.h"
 
 namespace maskdet {
@@ -31,7 +33,7 @@ namespace maskdet {
 AnchorConfig torchvision_anchor_config();
 
 struct RetinaNetConfig {
-  ResNetConfig backbone;  // ResNet-50 with FrozenBatchNorm
+  BackboneConfig backbone;  // ResNet-50 with FrozenBatchNorm; or MobileNetV2
   int64_t num_classes = 91;  // K sigmoid outputs; labels in [0, K) (see HeadConfig)
   int64_t fpn_channels = 256;
   P6Source p6_source = P6Source::P5;  // torchvision's choice; the paper's is C5
@@ -66,13 +68,13 @@ class RetinaNet : public nn::Module {
                                       const std::vector<ImageSize>& image_sizes = {}) const;
 
   const RetinaNetConfig& config() const { return config_; }
-  const std::shared_ptr<ResNet>& body() const { return body_; }
+  const std::shared_ptr<Backbone>& body() const { return body_; }
   const std::shared_ptr<FeaturePyramid>& fpn() const { return fpn_; }
   const std::shared_ptr<RetinaNetHead>& head() const { return head_; }
 
  private:
   RetinaNetConfig config_;
-  std::shared_ptr<ResNet> body_;
+  std::shared_ptr<Backbone> body_;
   std::shared_ptr<FeaturePyramid> fpn_;
   std::shared_ptr<RetinaNetHead> head_;
   // Anchors depend only on the input size, the feature sizes and the device, so each

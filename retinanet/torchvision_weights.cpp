@@ -53,19 +53,44 @@ std::map<std::string, Tensor> upgrade_legacy_retinanet_keys(const std::map<std::
   return out;
 }
 
-void load_torchvision_resnet_backbone(RetinaNet& model, const std::map<std::string, Tensor>& resnet_state) {
-  std::map<std::string, Tensor> state = resnet_to_retinanet_keys(resnet_state);
-  std::vector<std::string> missing;
-  for (const auto& [name, tensor] : model.state_dict()) {
+std::map<std::string, Tensor> mobilenet_v2_to_retinanet_keys(const std::map<std::string, Tensor>& state) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [key, tensor] : state)
+    if (key.rfind("features.", 0) == 0) out[kBodyPrefix + key.substr(std::string("features.").size())] = tensor;
+  return out;
+}
+
+namespace {
+
+// The body takes exactly the checkpoint's entries; the rest of the model keeps its own.
+void load_backbone_exactly(RetinaNet& model, std::map<std::string, Tensor> state, const std::string& what) {
+  std::vector<std::string> missing, unexpected;
+  std::map<std::string, Tensor> own;
+  for (const auto& [name, tensor] : model.state_dict()) own.emplace(name, tensor);
+  for (const auto& [name, tensor] : own) {
     if (name.rfind(kBodyPrefix, 0) != 0)
       state.emplace(name, tensor);  // the FPN and head keep their values
     else if (!state.count(name))
       missing.push_back(name);
   }
-  MASKDET_CHECK(missing.empty(), "load_torchvision_resnet_backbone: the checkpoint lacks ", missing.size(),
-                " backbone entries (a ResNet of another depth?): ", joined(missing));
-  // Strict: entries the body lacks are refused, before anything is copied.
+  // A FrozenBatchNorm2d body has no num_batches_tracked; a checkpoint's are ignored on loading.
+  for (const auto& [name, tensor] : state)
+    if (!own.count(name) && name.find("num_batches_tracked") == std::string::npos) unexpected.push_back(name);
+  MASKDET_CHECK(missing.empty() && unexpected.empty(), "loading ", what, " into the ", model.body()->name(),
+                " backbone: the checkpoint lacks ", missing.size(), " of the backbone's entries [", joined(missing),
+                "] and has ", unexpected.size(), " the backbone lacks [", joined(unexpected),
+                "] (another architecture or depth?)");
   model.load_state_dict(state, /*strict=*/true);
+}
+
+}  // namespace
+
+void load_torchvision_resnet_backbone(RetinaNet& model, const std::map<std::string, Tensor>& resnet_state) {
+  load_backbone_exactly(model, resnet_to_retinanet_keys(resnet_state), "an ImageNet ResNet");
+}
+
+void load_torchvision_mobilenet_v2_backbone(RetinaNet& model, const std::map<std::string, Tensor>& mobilenet_state) {
+  load_backbone_exactly(model, mobilenet_v2_to_retinanet_keys(mobilenet_state), "an ImageNet MobileNetV2");
 }
 
 void load_torchvision_retinanet(RetinaNet& model, const std::map<std::string, Tensor>& state) {

@@ -3,6 +3,10 @@
 //   - ImageNet classification ResNets (torchvision.models.resnet18/34/50/101): keys "conv1.weight",
 //     "bn1.running_mean", "layer1.0.conv1.weight", ..., "fc.weight", "fc.bias". They become
 //     "backbone.body.<key>"; the classifier "fc.*" has no place in a detector and is dropped.
+//   - torchvision's ImageNet MobileNetV2 (torchvision.models.mobilenet_v2, the file
+//     scripts/fetch-weights.sh converts): keys "features.<i>.*" and "classifier.1.*". They become
+//     "backbone.body.<i>.*" (the layout of torchvision's BackboneWithFPN over mobilenet_v2().features);
+//     the classifier is dropped.
 //   - torchvision's RetinaNet state dicts (retinanet_resnet50_fpn): the keys are the model's own by
 //     construction. Checkpoints saved before torchvision renamed its head and FPN layers (the COCO
 //     file retinanet_resnet50_fpn_coco-eeacb38b.pth among them) use the old names, translated here
@@ -31,9 +35,15 @@ std::map<std::string, Tensor> resnet_to_retinanet_keys(const std::map<std::strin
 // current names pass through unchanged.
 std::map<std::string, Tensor> upgrade_legacy_retinanet_keys(const std::map<std::string, Tensor>& state);
 
-// Loads an ImageNet ResNet into model.backbone.body; the FPN and head keep their values. Every
-// body entry must be present (throws naming the missing keys); keys the model lacks are an error.
+// An ImageNet MobileNetV2's state dict under RetinaNet's names ("features." becomes
+// "backbone.body.", classifier.* dropped).
+std::map<std::string, Tensor> mobilenet_v2_to_retinanet_keys(const std::map<std::string, Tensor>& state);
+
+// Loads an ImageNet classifier into model.backbone.body; the FPN and head keep their values. The
+// body's entries must match the checkpoint's one to one: otherwise throws, listing the keys the
+// checkpoint lacks and the keys the body lacks, before anything is copied.
 void load_torchvision_resnet_backbone(RetinaNet& model, const std::map<std::string, Tensor>& resnet_state);
+void load_torchvision_mobilenet_v2_backbone(RetinaNet& model, const std::map<std::string, Tensor>& mobilenet_state);
 
 // Loads a whole torchvision RetinaNet state dict, strictly.
 void load_torchvision_retinanet(RetinaNet& model, const std::map<std::string, Tensor>& state);

@@ -22,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 "$python" tools/make_torch_fixtures.py --out "$out" >/dev/null
 "$python" tools/make_optim_fixtures.py --out "$out" >/dev/null
 torch_version=$("$python" -c 'import torch; print(torch.__version__)')
-for pair in "retinanet_r18.safetensors tests/parity/data" "retinanet_resnet50_fpn_keys.txt tests/parity/data" \
+for pair in "retinanet_r18.safetensors tests/parity/data" "retinanet_resnet50_fpn_keys.txt tests/parity/data" "mobilenet_v2_keys.txt tests/parity/data" \
             "forward.safetensors tests/torch_fixtures/data" "optim.safetensors tests/optim/data"; do
   set -- $pair
   [[ -f "$out/$1" ]] || { echo "tools/ wrote no $1"; exit 1; }

@@ -1,8 +1,6 @@
 #include "tensor/storage.h"
 
-#include <cstdlib>
-#include <new>
-
+#include "tensor/cpu_allocator.h"
 #include "tensor/error.h"
 #ifdef MASKDET_WITH_CUDA
 #include "cuda/runtime.h"
@@ -12,10 +10,8 @@ namespace maskdet {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   if (device.is_cpu()) {
-    const size_t rounded = (nbytes + 63) / 64 * 64;
-    data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-    if (rounded && !data_) throw std::bad_alloc();
-    release_ = [](void* p) { std::free(p); };
+    data_ = cpu_allocate(nbytes);
+    release_ = [nbytes](void* p) { cpu_release(p, nbytes); };
   } else {
 #ifdef MASKDET_WITH_CUDA
     data_ = cuda::device_malloc(nbytes, device.index);

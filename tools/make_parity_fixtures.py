@@ -48,6 +48,12 @@ retinanet_r18.safetensors
     smallest relative score gap and the closest NMS decision to the threshold, so a reader
     can tell how robust the ordering and suppression are to float32 rounding.
 
+mobilenet_v2_keys.txt
+    The state-dict entries of torchvision's ImageNet mobilenet_v2 (variant "classifier", the layout
+    of mobilenet_v2-b0353104.pth) and of a RetinaNet over its features with FrozenBatchNorm2d
+    (variant "retinanet_frozen": BackboneWithFPN(features, return_layers 6, 13, 18 -> C3, C4, C5),
+    a 256-channel FPN with P6/P7 from P5, 91 classes), as for the ResNet-50 file below.
+
 retinanet_resnet50_fpn_keys.txt
     The state-dict entries of torchvision's retinanet_resnet50_fpn (91 classes), one per line,
     "<variant> <parameter|buffer> <name> <d0,d1,...>", for two variants: "batchnorm" (as
@@ -64,9 +70,10 @@ import numpy as np
 import torch
 import torchvision
 from torchvision.models.detection import RetinaNet
-from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.retinanet import retinanet_resnet50_fpn
+from torchvision.models.mobilenetv2 import mobilenet_v2
 from torchvision.models.resnet import resnet18, resnet50
 from torchvision.ops import boxes as box_ops
 from torchvision.ops.feature_pyramid_network import LastLevelP6P7
@@ -264,19 +271,37 @@ def state_lines(variant, model):
     return lines
 
 
+def write_keys(out_dir, name, what, lines):
+    """Writes the entry lines under a header naming torchvision's version; returns the path."""
+    header = (f"# torchvision {torchvision.__version__} {what}: "
+              "<variant> <parameter|buffer> <name> <shape>; made by tools/make_parity_fixtures.py")
+    path = os.path.join(out_dir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join([header] + lines) + "\n")
+    print(f"{path}: {len(lines)} entries")
+    return path
+
+
 def write_resnet50_keys(out_dir):
     batchnorm = retinanet_resnet50_fpn(weights=None, weights_backbone=None)
     body = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
     frozen = RetinaNet(_resnet_fpn_extractor(body, 5, returned_layers=[2, 3, 4],
                                              extra_blocks=LastLevelP6P7(256, 256)), num_classes=91)
-    lines = [f"# torchvision {torchvision.__version__} retinanet_resnet50_fpn state dict: "
-             "<variant> <parameter|buffer> <name> <shape>; made by tools/make_parity_fixtures.py"]
-    lines += state_lines("batchnorm", batchnorm) + state_lines("frozen", frozen)
-    path = os.path.join(out_dir, "retinanet_resnet50_fpn_keys.txt")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    path = write_keys(out_dir, "retinanet_resnet50_fpn_keys.txt", "retinanet_resnet50_fpn state dict",
+                      state_lines("batchnorm", batchnorm) + state_lines("frozen", frozen))
     count = sum(p.numel() for p in batchnorm.parameters())
-    print(f"{path}: {len(lines) - 1} entries, {count} parameters in the batchnorm variant")
+    print(f"{path}: {count} parameters in the batchnorm variant")
+
+
+def write_mobilenet_v2_keys(out_dir):
+    classifier = mobilenet_v2(weights=None)
+    features = mobilenet_v2(weights=None, norm_layer=FrozenBatchNorm2d).features
+    backbone = BackboneWithFPN(features, return_layers={"6": "0", "13": "1", "18": "2"},
+                               in_channels_list=[32, 96, 1280], out_channels=256,
+                               extra_blocks=LastLevelP6P7(256, 256))
+    detector = RetinaNet(backbone, num_classes=91)
+    write_keys(out_dir, "mobilenet_v2_keys.txt", "mobilenet_v2 and a RetinaNet over its features",
+               state_lines("classifier", classifier) + state_lines("retinanet_frozen", detector))
 
 
 def main():
@@ -290,6 +315,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     run_r18(args.out)
     write_resnet50_keys(args.out)
+    write_mobilenet_v2_keys(args.out)
     return 0
 
 

@@ -90,7 +90,7 @@ void parse_size(const std::string& text, BenchSettings& s) {
 }
 
 void bind_bench_flags(cli::Flags& flags, BenchSettings& s) {
-  flags.add_choice("--backbone", s.backbone, {"resnet18", "resnet34", "resnet50", "resnet101"}, "ResNet backbone");
+  flags.add_choice("--backbone", s.backbone, backbone_names(), "backbone network");
   flags.add("--fpn-channels", s.fpn_channels, "N", "width of the feature pyramid and heads");
   flags.add_custom(
       "--size", "HxW", "input image size in pixels (rounded up to a multiple of 32 as batches are)",
@@ -358,6 +358,7 @@ int bench_command(const std::vector<std::string>& args) {
   // The model and optimiser `maskdet train` would build from these flags and its defaults.
   TrainSettings train;
   train.backbone = s.backbone;
+  train.weights = "none";  // trainable batch norm throughout, whatever --weights would default to
   train.fpn_channels = s.fpn_channels;
   train.optimizer = s.optimizer;
   RetinaNetConfig config = retinanet_config(train, static_cast<size_t>(s.classes));

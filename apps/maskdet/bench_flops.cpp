@@ -5,6 +5,7 @@
 
 #include "layers/conv2d.h"
 #include "layers/pooling.h"
+#include "retinanet/resnet.h"
 
 namespace maskdet::app {
 
@@ -43,7 +44,8 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 double forward_flops(RetinaNet& model, int64_t height, int64_t width) {
   double flops = 0;
 
-  // The backbone as a chain, in registration order (conv1, maxpool, then each block's convs),
+  // The backbone as a chain, in registration order (ResNet: conv1, maxpool, then each block's convs;
+  // MobileNetV2: every block's expansion, depthwise and projection convs),
   // which is its order of execution; a block's shortcut reads the block's input instead.
   Extent current{height, width}, block_input = current;
   for (const auto& [name, module] : model.body()->named_modules()) {

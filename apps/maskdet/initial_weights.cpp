@@ -48,14 +48,21 @@ void load_initial_weights(RetinaNet& model, const std::string& path, std::ostrea
   if (format != contents.metadata.end() && format->second == "maskdet-snapshot") {
     load_matching(model, load_snapshot(path).model, path, log);
   } else if (contents.tensors.count("conv1.weight") && has_key_starting(contents.tensors, "layer1.")) {
+    MASKDET_CHECK(model.config().backbone.arch == BackboneArch::ResNet, "--weights ", path,
+                  " holds an ImageNet ResNet, but the model's backbone is not a ResNet (--backbone)");
     load_torchvision_resnet_backbone(model, contents.tensors);
     log << "weights " << path << ": ImageNet ResNet loaded into the backbone\n";
+  } else if (contents.tensors.count("features.0.0.weight") && has_key_starting(contents.tensors, "classifier.")) {
+    MASKDET_CHECK(model.config().backbone.arch == BackboneArch::MobileNetV2, "--weights ", path,
+                  " holds an ImageNet MobileNetV2, but the model's backbone is not one (--backbone mobilenet_v2)");
+    load_torchvision_mobilenet_v2_backbone(model, contents.tensors);
+    log << "weights " << path << ": ImageNet MobileNetV2 loaded into the backbone\n";
   } else if (has_key_starting(contents.tensors, "backbone.body.")) {
     load_matching(model, upgrade_legacy_retinanet_keys(contents.tensors), path, log);
   } else {
     MASKDET_FAIL("--weights ", path,
-                 ": neither a maskdet snapshot, a torchvision ResNet (conv1.weight, layer1...) nor a torchvision "
-                 "RetinaNet (backbone.body...); see docs/WEIGHTS.md");
+                 ": neither a maskdet snapshot, a torchvision ImageNet ResNet (conv1.weight, layer1...) or MobileNetV2 "
+                 "(features.0.0.weight, classifier...), nor a torchvision RetinaNet (backbone.body...); see docs/WEIGHTS.md");
   }
 }
 

@@ -6,6 +6,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
+#include "apps/maskdet/pretrained_weights.h"
 #include "apps/maskdet/snapshot.h"
 #include "apps/maskdet/train_settings.h"
 #include "apps/maskdet/trainer.h"
@@ -77,10 +78,14 @@ int train_command(const std::vector<std::string>& args) {
                 << "\n";
       return 0;
     }
-  } else if (!settings.weights.empty()) {
-    load_initial_weights(*model, settings.weights, std::cout);
+  } else if (const std::string weights = initial_weights(settings); weights != "none") {
+    load_initial_weights(*model, weights == "imagenet" ? find_or_fetch_imagenet_weights(std::cout) : weights, std::cout);
   }
-  if (settings.freeze_backbone) model->freeze("backbone.body");
+  const auto stages = static_cast<int64_t>(model->body()->stages().size());
+  const int64_t trainable = trainable_backbone_stages(settings, stages);
+  if (trainable < stages)
+    std::cout << "backbone: " << freeze_backbone_stages(*model->body(), trainable) << " parameters of its first "
+              << stages - trainable << " of " << stages << " stages frozen\n";
   model->to(device);
 
   const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr);

@@ -1,6 +1,8 @@
 // Flags of `maskdet train` and the detector they describe (train_settings.h).
 #include "apps/maskdet/train_settings.h"
 
+#include <algorithm>
+
 #include "apps/cli/error_message.h"
 #include "apps/data/text_fields.h"
 
@@ -16,10 +18,15 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add_switch("--skip-bad", s.skip_bad, "leave out images with bad annotations instead of stopping");
   flags.add_switch("--random-transform", s.random_transform, "augment: flips, crops, rotation, colour, scale jitter");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
-  flags.add_choice("--backbone", s.backbone, {"resnet18", "resnet34", "resnet50", "resnet101"}, "ResNet backbone");
-  flags.add("--weights", s.weights, "FILE",
-            "initial weights (safetensors): a torchvision ImageNet ResNet or a whole RetinaNet (docs/WEIGHTS.md)");
-  flags.add_switch("--freeze-backbone", s.freeze_backbone, "do not train the ResNet (use with --weights)");
+  flags.add_choice("--backbone", s.backbone, backbone_names(), "backbone network");
+  flags.add("--weights", s.weights, "auto|imagenet|none|FILE",
+            "initial weights: imagenet (torchvision's MobileNetV2, fetched once into ~/.cache/maskdet), none "
+            "(random), or a safetensors file: torchvision ImageNet backbone, whole RetinaNet, maskdet snapshot "
+            "(docs/WEIGHTS.md); auto: imagenet for mobilenet_v2, none for the ResNets");
+  flags.add_switch("--freeze-backbone", s.freeze_backbone, "do not train the backbone (--trainable-backbone-layers 0)");
+  flags.add("--trainable-backbone-layers", s.trainable_backbone_layers, "N",
+            "backbone stages trained, counted from the output (ResNet 0-5, MobileNetV2 0-6); the others are "
+            "frozen. -1: 3 with pretrained weights, all without (torchvision's defaults)");
   flags.add("--fpn-channels", s.fpn_channels, "N", "width of the feature pyramid and heads (256 in the paper)");
   flags.add("--image-min-side", s.image_min_side, "PX", "images are resized so the shorter side is this long...");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
@@ -49,20 +56,39 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
 
 const std::vector<std::string>& fixed_on_resume_flags() {
   // The optimiser's hyper-parameters come back with its state, so changing them would do nothing.
-  static const std::vector<std::string> names = {"backbone",     "fpn-channels", "norm",     "image-min-side",
-                                                 "image-max-side", "optimizer",  "freeze-backbone", "lr",
-                                                 "momentum",     "weight-decay"};
+  static const std::vector<std::string> names = {
+      "backbone",  "fpn-channels", "norm",     "image-min-side", "image-max-side", "optimizer", "freeze-backbone",
+      "trainable-backbone-layers", "lr", "momentum", "weight-decay"};
   return names;
 }
 
-int backbone_depth(const std::string& backbone) {
+const std::vector<std::string>& backbone_names() {
+  static const std::vector<std::string> names = {"mobilenet_v2", "resnet18", "resnet34", "resnet50", "resnet101"};
+  return names;
+}
+
+BackboneConfig backbone_config(const std::string& backbone) {
+  if (backbone == "mobilenet_v2") return {.arch = BackboneArch::MobileNetV2};
   for (const int depth : {18, 34, 50, 101})
-    if (backbone == "resnet" + std::to_string(depth)) return depth;
-  MASKDET_FAIL("unknown backbone '", backbone, "' (resnet18, resnet34, resnet50 or resnet101)");
+    if (backbone == "resnet" + std::to_string(depth)) return {.depth = depth, .arch = BackboneArch::ResNet};
+  MASKDET_FAIL("unknown backbone '", backbone, "' (mobilenet_v2, resnet18, resnet34, resnet50 or resnet101)");
+}
+
+std::string initial_weights(const TrainSettings& s) {
+  // Snapshots of earlier versions record no weights as "".
+  if (s.weights.empty()) return "none";
+  if (s.weights != "auto") return s.weights;
+  return s.backbone == "mobilenet_v2" ? "imagenet" : "none";
 }
 
 bool uses_frozen_batch_norm(const TrainSettings& s) {
-  return s.norm == "frozen" || (s.norm == "auto" && !s.weights.empty());
+  return s.norm == "frozen" || (s.norm == "auto" && initial_weights(s) != "none");
+}
+
+int64_t trainable_backbone_stages(const TrainSettings& s, int64_t stages) {
+  if (s.freeze_backbone) return 0;
+  if (s.trainable_backbone_layers >= 0) return std::min(s.trainable_backbone_layers, stages);
+  return initial_weights(s) == "none" ? stages : std::min<int64_t>(3, stages);
 }
 
 std::vector<int64_t> parse_epoch_list(const std::string& text) {
@@ -81,7 +107,7 @@ std::vector<int64_t> parse_epoch_list(const std::string& text) {
 
 RetinaNetConfig retinanet_config(const TrainSettings& s, size_t num_classes) {
   RetinaNetConfig config;
-  config.backbone.depth = backbone_depth(s.backbone);
+  config.backbone = backbone_config(s.backbone);
   config.backbone.norm = uses_frozen_batch_norm(s) ? NormLayer::FrozenBatchNorm : NormLayer::BatchNorm;
   config.num_classes = static_cast<int64_t>(num_classes);
   config.fpn_channels = s.fpn_channels;
@@ -122,8 +148,19 @@ void check_train_settings(const TrainSettings& s) {
   } catch (const std::exception& e) {
     require(false, cli::without_source_location(e.what()));
   }
-  require(!s.freeze_backbone || !s.weights.empty() || !s.resume.empty(),
-          "--freeze-backbone without --weights would freeze a randomly initialised ResNet");
+  require(s.trainable_backbone_layers >= -1, "--trainable-backbone-layers must be >= 0 (or -1: the default)");
+  const int64_t max_stages = s.backbone == "mobilenet_v2" ? 6 : 5;
+  require(s.trainable_backbone_layers <= max_stages,
+          "--trainable-backbone-layers must be at most " + std::to_string(max_stages) + " for " + s.backbone);
+  require(!(s.freeze_backbone && s.trainable_backbone_layers > 0),
+          "--freeze-backbone and --trainable-backbone-layers > 0 contradict each other");
+  require(s.backbone == "mobilenet_v2" || initial_weights(s) != "imagenet",
+          "--weights imagenet is torchvision's MobileNetV2 (--backbone mobilenet_v2); for a ResNet give a converted "
+          "file (docs/WEIGHTS.md) or --weights none");
+  const bool frozen_stages = s.freeze_backbone || (s.trainable_backbone_layers >= 0 &&
+                                                   s.trainable_backbone_layers < max_stages);
+  require(!frozen_stages || initial_weights(s) != "none" || !s.resume.empty(),
+          "freezing backbone layers without --weights would freeze randomly initialised ones");
 }
 
 std::map<std::string, std::string> settings_record(TrainSettings settings) {

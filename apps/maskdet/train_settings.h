@@ -26,9 +26,16 @@ struct TrainSettings {
   bool random_transform = false;
   int workers = 2;
   // ---- model ----
-  std::string backbone = "resnet18";
-  std::string weights;  // torchvision ImageNet backbone or full RetinaNet, safetensors
+  std::string backbone = "mobilenet_v2";
+  // "auto": "imagenet" for mobilenet_v2 (torchvision's ImageNet file, fetched once into the user's
+  // cache by scripts/fetch-weights.sh), "none" for the ResNets (no hub can be reached for theirs);
+  // or a safetensors file: a torchvision ImageNet backbone, a whole RetinaNet, a maskdet snapshot.
+  std::string weights = "auto";
   bool freeze_backbone = false;
+  // Backbone stages trained, from the output side, as torchvision's trainable_backbone_layers
+  // (ResNet: 0-5, MobileNetV2: 0-6); -1: torchvision's default, 3 from pretrained weights, all
+  // of them from random ones. --freeze-backbone is 0.
+  int64_t trainable_backbone_layers = -1;
   int64_t fpn_channels = 64;
   double image_min_side = 256;
   double image_max_side = 384;
@@ -65,9 +72,15 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& settings);
 // shape of the optimiser state the snapshot holds.
 const std::vector<std::string>& fixed_on_resume_flags();
 
-// ResNet depth of --backbone ("resnet50" -> 50); throws for anything else.
-int backbone_depth(const std::string& backbone);
+// The architecture --backbone names ("resnet50" -> ResNet, depth 50; "mobilenet_v2"); throws for
+// anything else.
+BackboneConfig backbone_config(const std::string& backbone);
+const std::vector<std::string>& backbone_names();
+// --weights with "auto" resolved: "none", "imagenet" or a file.
+std::string initial_weights(const TrainSettings& settings);
 bool uses_frozen_batch_norm(const TrainSettings& settings);
+// --trainable-backbone-layers with -1 and --freeze-backbone resolved, for `stages` stages.
+int64_t trainable_backbone_stages(const TrainSettings& settings, int64_t stages);
 std::vector<int64_t> parse_epoch_list(const std::string& text);
 
 // The detector the settings describe, for `classes`.

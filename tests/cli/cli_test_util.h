@@ -19,10 +19,11 @@ struct CommandResult {
   double seconds = 0;
 };
 
-// Runs `maskdet <args>` (args as a shell would split them; quote paths with spaces).
-inline CommandResult run_maskdet(const std::string& args) {
+// Runs `maskdet <args>` (args as a shell would split them; quote paths with spaces), with the
+// environment assignments `env` ("NAME=value ...") when given.
+inline CommandResult run_maskdet(const std::string& args, const std::string& env = "") {
   CommandResult result;
-  const std::string command = std::string(MASKDET_BINARY) + " " + args + " 2>&1";
+  const std::string command = (env.empty() ? "" : env + " ") + std::string(MASKDET_BINARY) + " " + args + " 2>&1";
   const auto start = std::chrono::steady_clock::now();
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

@@ -39,7 +39,7 @@ TEST_F(CsvData, TrainsAndEvaluatesFromAnnotationsAndClassesFiles) {
   const std::string run = path("run");
   const CommandResult train =
       run_maskdet("train --data " + annotations + " --classes " + classes + " --snapshot-path " + run +
-                  " --epochs 1 --steps 2 --batch-size 2 --image-min-side 128 --image-max-side 160");
+                  " --backbone resnet18 --epochs 1 --steps 2 --batch-size 2 --image-min-side 128 --image-max-side 160");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   EXPECT_NE(train.output.find("training on 20 images"), std::string::npos)
       << "25 images (one without faces), 20 % held out\n" << train.output;

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 constexpr size_t kImages = 160;
 constexpr double kMinValidationMap50 = 0.3;
 const std::string kTrainFlags =
-    "--epochs 5 --image-min-side 160 --image-max-side 224 --warmup-steps 40 --val-fraction 0.25 --seed 1";
+    "--backbone resnet18 --epochs 5 --image-min-side 160 --image-max-side 224 --warmup-steps 40 --val-fraction 0.25 --seed 1";
 
 // The figure after `"key": ` in a JSON text, or NaN.
 double json_number(const std::string& text, const std::string& key) {

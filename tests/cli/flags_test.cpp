@@ -94,7 +94,7 @@ TEST(MaskdetProgram, UsageMistakesSayWhatIsWrong) {
       {"frobnicate", app::kExitUsage, "unknown command 'frobnicate'"},
       {"train", app::kExitUsage, "maskdet train: --data PATH is required"},
       {"train --data x --lr abc", app::kExitUsage, "maskdet train: --lr wants a number, got 'abc'"},
-      {"train --data x --backbone resnet7", app::kExitUsage, "--backbone wants one of resnet18|resnet34|resnet50|resnet101"},
+      {"train --data x --backbone resnet7", app::kExitUsage, "--backbone wants one of mobilenet_v2|resnet18|resnet34|resnet50|resnet101"},
       {"train --data x --bogus", app::kExitUsage, "unknown flag --bogus"},
       {"train --data x --batch-size", app::kExitUsage, "--batch-size needs a value"},
       {"train --data x --val-fraction 1.5", app::kExitUsage, "--val-fraction must be in [0, 1)"},

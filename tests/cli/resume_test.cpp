@@ -29,8 +29,8 @@ class Resume : public data::test::TempDirTest {
   // Augmentation on, so the per-sample random streams are part of what must repeat.
   std::string flags() const {
     return "--data " + path("voc") +
-           " --image-min-side 128 --image-max-side 160 --steps 4 --batch-size 2 --warmup-steps 3 --random-transform "
-           "--keep-snapshots 0";
+           " --backbone resnet18 --image-min-side 128 --image-max-side 160 --steps 4 --batch-size 2 --warmup-steps 3 "
+           "--random-transform --keep-snapshots 0";
   }
 };
 

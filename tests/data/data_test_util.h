@@ -2,6 +2,8 @@
 // assertion that a call throws maskdet::Error whose message holds given pieces (the file, the
 // line or element, the fault), and the comparison of whole epochs of batches.
 #pragma once
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -20,7 +22,7 @@ class TempDirTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("maskdet_data_" + std::string(info->test_suite_name()) + "_" + info->name());
+           ("maskdet_data_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }

@@ -24,7 +24,7 @@ Tensor images(int64_t n, int64_t h, int64_t w, uint64_t seed = 1) {
 }
 
 TEST(ResNet, ResNet18FeatureShapes) {
-  auto net = std::make_shared<ResNet>(ResNetConfig{.depth = 18});
+  auto net = std::make_shared<ResNet>(BackboneConfig{.depth = 18});
   NoGradGuard no_grad;
   const std::vector<Tensor> c = net->forward(images(2, 64, 96));
   ASSERT_EQ(c.size(), 3u);
@@ -37,15 +37,15 @@ TEST(ResNet, ResNet18FeatureShapes) {
 TEST(ResNet, ParameterCountsMatchTorchvisionWithoutFc) {
   // torchvision's resnet18 / resnet50 have 11,689,512 / 25,557,032 parameters; the fc layer
   // (512 * 1000 + 1000 / 2048 * 1000 + 1000) is not part of the backbone.
-  auto r18 = std::make_shared<ResNet>(ResNetConfig{.depth = 18, .norm = NormLayer::BatchNorm});
+  auto r18 = std::make_shared<ResNet>(BackboneConfig{.depth = 18, .norm = NormLayer::BatchNorm});
   EXPECT_EQ(r18->parameter_count(), 11689512 - 513000);
-  auto r50 = std::make_shared<ResNet>(ResNetConfig{.depth = 50, .norm = NormLayer::BatchNorm});
+  auto r50 = std::make_shared<ResNet>(BackboneConfig{.depth = 50, .norm = NormLayer::BatchNorm});
   EXPECT_EQ(r50->parameter_count(), 25557032 - 2049000);
   EXPECT_EQ(r50->feature_channels(), (std::vector<int64_t>{512, 1024, 2048}));
 }
 
 TEST(ResNet, TorchvisionNamesAndStrideOnTheBottleneck3x3) {
-  auto net = std::make_shared<ResNet>(ResNetConfig{.depth = 50});
+  auto net = std::make_shared<ResNet>(BackboneConfig{.depth = 50});
   const auto shapes = shapes_of(net->state_dict());
   EXPECT_EQ(shapes.at("conv1.weight"), (Shape{64, 3, 7, 7}));
   EXPECT_EQ(shapes.at("layer1.0.downsample.0.weight"), (Shape{256, 64, 1, 1}));
@@ -72,7 +72,7 @@ TEST(ResNet, TorchvisionNamesAndStrideOnTheBottleneck3x3) {
 
 TEST(ResNet, TorchvisionInitialisation) {
   manual_seed(3);
-  auto net = std::make_shared<ResNet>(ResNetConfig{.depth = 18, .norm = NormLayer::BatchNorm});
+  auto net = std::make_shared<ResNet>(BackboneConfig{.depth = 18, .norm = NormLayer::BatchNorm});
   // kaiming_normal_(fan_out, relu): std = sqrt(2 / (out * k * k)).
   for (const auto& [name, t] : net->named_parameters()) {
     if (name == "layer3.0.conv2.weight") {
@@ -85,11 +85,11 @@ TEST(ResNet, TorchvisionInitialisation) {
       EXPECT_EQ(t.to_vector<double>(), std::vector<double>(64, name == "bn1.weight" ? 1.0 : 0.0));
     }
   }
-  EXPECT_THROW(ResNet(ResNetConfig{.depth = 42}), Error);
+  EXPECT_THROW(ResNet(BackboneConfig{.depth = 42}), Error);
 }
 
 TEST(Fpn, LevelSizesWithOddInputsAndTorchvisionNames) {
-  auto body = std::make_shared<ResNet>(ResNetConfig{.depth = 18});
+  auto body = std::make_shared<ResNet>(BackboneConfig{.depth = 18});
   auto fpn = std::make_shared<FeaturePyramid>(FpnConfig{.in_channels = body->feature_channels(), .out_channels = 32});
   NoGradGuard no_grad;
   const std::vector<Tensor> p = fpn->forward(body->forward(images(1, 100, 130)));

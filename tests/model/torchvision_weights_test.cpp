@@ -1,6 +1,7 @@
 // Loading torchvision checkpoints: an ImageNet ResNet into the backbone (prefix, fc dropped,
 // num_batches_tracked into a frozen body, refusal of another depth with nothing changed), and
 // RetinaNet state dicts with the current and the pre-0.13 head and FPN names.
+#include "retinanet/resnet.h"
 #include "retinanet/torchvision_weights.h"
 #include "test_util.h"
 
@@ -22,7 +23,7 @@ std::map<std::string, Tensor> as_map(const nn::NamedTensors& named) {
 // What torchvision's resnet18 state dict holds: the BatchNorm ResNet's entries plus the classifier.
 std::map<std::string, Tensor> imagenet_resnet18_checkpoint() {
   manual_seed(31);
-  auto resnet = std::make_shared<ResNet>(ResNetConfig{.depth = 18, .norm = NormLayer::BatchNorm});
+  auto resnet = std::make_shared<ResNet>(BackboneConfig{.depth = 18, .norm = NormLayer::BatchNorm});
   auto state = as_map(resnet->state_dict());
   state["bn1.running_mean"] = full({64}, 0.25);
   state["fc.weight"] = zeros({1000, 512});

@@ -1,6 +1,8 @@
 // Optimiser state dicts: a run restored from another's state dict (in memory or through a
 // safetensors checkpoint) continues bit for bit; hyper-parameters come back with the state;
 // a dict that does not fit is rejected with a message naming the key, and changes nothing.
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "layers/optim/lr_schedule.h"
@@ -17,7 +19,9 @@ std::vector<Tensor> clones_of(const std::vector<Tensor>& params) {
 }
 
 optim::StateDict through_checkpoint(const optim::StateDict& dict, const std::string& name) {
-  const std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
+  // Per process: CTest runs this program twice at once (here and under TestsPassWithRemadeFixtures).
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / (std::to_string(getpid()) + "_" + name)).string();
   save_safetensors(path, dict);
   const std::map<std::string, Tensor> loaded = load_safetensors(path);
   std::filesystem::remove(path);

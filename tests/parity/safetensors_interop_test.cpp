@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "autograd/grad_mode.h"
 #include "parity/fixture_weights.h"
@@ -43,7 +46,9 @@ TEST(SafetensorsInterop, PyTorchLoadsAMaskdetRetinaNet) {
   entries.emplace_back("input", input);
   entries.emplace_back("head.cls_logits", outputs.cls_logits);
   entries.emplace_back("head.bbox_regression", outputs.bbox_regression);
-  const std::string path = ::testing::TempDir() + "maskdet_retinanet_r18.safetensors";
+  // One name per process: CTest runs this program twice at once (here and under
+  // TestsPassWithRemadeFixtures), and other checkouts on the machine may run it too.
+  const std::string path = ::testing::TempDir() + "maskdet_retinanet_r18." + std::to_string(getpid()) + ".safetensors";
   save_safetensors(path, entries, {{"writer", "maskdet"}});
 
   const auto [status, output] =

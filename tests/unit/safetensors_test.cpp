@@ -1,5 +1,7 @@
 // safetensors: round trips of every dtype and layout, metadata, half-precision reading,
 // the JSON subset reader, and one hand-corrupted file per error the reader must name.
+#include <unistd.h>
+
 #include "tensor/safetensors.h"
 
 #include <cstring>
@@ -18,7 +20,8 @@ class Safetensors : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::path(::testing::TempDir()) /
-           ("maskdet_safetensors_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("maskdet_safetensors_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
