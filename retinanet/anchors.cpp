@@ -6,9 +6,12 @@
 
 namespace maskdet {
 
-AnchorConfig AnchorConfig::retinanet() {
+AnchorConfig AnchorConfig::retinanet() { return retinanet({32.0, 64.0, 128.0, 256.0, 512.0}); }
+
+AnchorConfig AnchorConfig::retinanet(const std::vector<double>& base_sizes) {
   AnchorConfig c;
-  for (double base : {32.0, 64.0, 128.0, 256.0, 512.0}) {
+  for (double base : base_sizes) {
+    MASKDET_CHECK(base > 0, "AnchorConfig: anchor sizes must be positive, got ", base);
     c.sizes.push_back({base, base * std::pow(2.0, 1.0 / 3.0), base * std::pow(2.0, 2.0 / 3.0)});
     c.aspect_ratios.push_back({0.5, 1.0, 2.0});
   }

@@ -20,6 +20,9 @@ struct AnchorConfig {
 
   // Sizes 32..512 on P3..P7, scales 2^0, 2^(1/3), 2^(2/3), ratios 0.5, 1, 2 (A = 9).
   static AnchorConfig retinanet();
+  // The same scales and ratios around other base sizes, one per level (e.g. 16..256 for faces
+  // of 16 px and more).
+  static AnchorConfig retinanet(const std::vector<double>& base_sizes);
   int64_t anchors_per_cell(size_t level) const { return static_cast<int64_t>(sizes[level].size() * aspect_ratios[level].size()); }
 };
 

@@ -6,8 +6,11 @@
 
 namespace maskdet {
 
-AnchorConfig torchvision_anchor_config() {
-  AnchorConfig config = AnchorConfig::retinanet();
+AnchorConfig torchvision_anchor_config() { return torchvision_anchor_config({32, 64, 128, 256, 512}); }
+
+AnchorConfig torchvision_anchor_config(const std::vector<double>& base_sizes) {
+  // torchvision's retinanet builders write the octave scales out as whole pixels.
+  AnchorConfig config = AnchorConfig::retinanet(base_sizes);
   for (auto& sizes : config.sizes)
     for (double& size : sizes) size = std::floor(size);
   return config;
@@ -33,6 +36,7 @@ RetinaNet::RetinaNet(const RetinaNetConfig& config) : Module("RetinaNet"), confi
   head_ = register_module("head", std::make_shared<RetinaNetHead>(HeadConfig{.in_channels = config.fpn_channels,
                                                                              .num_anchors = anchors_per_cell,
                                                                              .num_classes = config.num_classes,
+                                                                             .tower_depth = config.head_depth,
                                                                              .group_norm = config.head_group_norm,
                                                                              .prior_probability =
                                                                                  config.prior_probability}));

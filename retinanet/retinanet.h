@@ -31,6 +31,8 @@ namespace maskdet {
 // with: AnchorConfig::retinanet()'s octave scales truncated to whole pixels, i.e. sizes
 // (32, 40, 50), (64, 80, 101), (128, 161, 203), (256, 322, 406), (512, 645, 812); ratios 0.5, 1, 2.
 AnchorConfig torchvision_anchor_config();
+// torchvision's rounding of the same scales and ratios around other base sizes, one per level.
+AnchorConfig torchvision_anchor_config(const std::vector<double>& base_sizes);
 
 struct RetinaNetConfig {
   BackboneConfig backbone;  // ResNet-50 with FrozenBatchNorm; or MobileNetV2
@@ -38,6 +40,7 @@ struct RetinaNetConfig {
   int64_t fpn_channels = 256;
   P6Source p6_source = P6Source::P5;  // torchvision's choice; the paper's is C5
   bool head_group_norm = false;       // true: torchvision's retinanet_resnet50_fpn_v2 heads
+  int64_t head_depth = 4;             // conv + ReLU stages of each subnet before its predictor
   double prior_probability = 0.01;
   AnchorConfig anchors = torchvision_anchor_config();
   RetinaNetLossConfig loss;         // matcher 0.5 / 0.4, box coder (1, 1, 1, 1), L1 box loss, focal 0.25 / 2

@@ -90,6 +90,25 @@ void crop(Sample& sample, const PixelRect& rect, const BoxKeepRule& keep) {
   clip_and_filter(sample.boxes, before, sample.image.size(), keep);
 }
 
+void place_on_canvas(Sample& sample, PixelSize canvas, int x, int y) {
+  const RgbImage& im = sample.image;
+  MASKDET_CHECK(x >= 0 && y >= 0 && x + im.width <= canvas.width && y + im.height <= canvas.height,
+                "place_on_canvas: a ", im.width, "x", im.height, " image at (", x, ", ", y, ") does not fit a ",
+                canvas.width, "x", canvas.height, " canvas (", sample.image_path, ")");
+  RgbImage out(canvas.height, canvas.width);
+  for (int py = 0; py < canvas.height; ++py)
+    for (int px = 0; px < canvas.width; ++px) std::copy_n(kImageNetMeanRgb, 3, out.at(py, px));
+  for (int row = 0; row < im.height; ++row)
+    std::copy_n(im.at(row, 0), static_cast<size_t>(im.width) * 3, out.at(y + row, x));
+  for (auto& b : sample.boxes) {
+    b.x1 += static_cast<float>(x);
+    b.x2 += static_cast<float>(x);
+    b.y1 += static_cast<float>(y);
+    b.y2 += static_cast<float>(y);
+  }
+  sample.image = std::move(out);
+}
+
 PixelRect random_crop_rect(const Sample& sample, double min_fraction, Generator& gen) {
   const int W = sample.image.width, H = sample.image.height;
   const double fw = min_fraction + (1 - min_fraction) * gen.uniform();

@@ -30,6 +30,11 @@ void crop(Sample& sample, const PixelRect& rect, const BoxKeepRule& keep);
 // where needed and placed so that every box's centre stays inside: every box keeps a part.
 PixelRect random_crop_rect(const Sample& sample, double min_fraction, Generator& gen);
 
+// "Zoom out" (the expand step of SSD's augmentation, Liu et al. 2016): the image is placed at
+// (x, y) on a larger canvas of the ImageNet mean colour, so its objects become smaller relative to
+// the frame and, after the resize, in pixels. canvas must hold the image at (x, y).
+void place_on_canvas(Sample& sample, PixelSize canvas, int x, int y);
+
 // Rotates the content by `degrees` counter-clockwise as seen, about the image centre, then
 // shifts it by (dx, dy) pixels; the image keeps its size, uncovered pixels take the ImageNet
 // mean colour (zero after normalisation, like the batch padding). Bilinear sampling.

@@ -4,7 +4,9 @@
 //   upright in the data and in use); a random crop that keeps every box at least partly; a
 //   small rotation with translation; brightness/contrast/saturation jitter; and a scale
 //   jitter factor that multiplies the resize step's min_side and max_side (multi-scale
-//   training, as torchvision's detection transform does by drawing min_size from a set).
+//   training, as torchvision's detection transform does by drawing min_size from a set); and a
+//   "zoom out" that places the image on a canvas up to zoom_out_max_ratio times its size, so the
+//   model also sees the faces small (off by default: zoom_out_probability 0).
 #pragma once
 #include "apps/data/color_jitter.h"
 #include "apps/data/geometric_transforms.h"
@@ -24,6 +26,8 @@ struct RandomTransformOptions {
   double saturation = 0.2;
   double scale_jitter_min = 0.8;
   double scale_jitter_max = 1.2;
+  double zoom_out_probability = 0.0;
+  double zoom_out_max_ratio = 3.0;  // canvas side / image side, drawn from [1, this]
   BoxKeepRule keep;
 };
 

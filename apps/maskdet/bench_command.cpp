@@ -380,7 +380,7 @@ int bench_command(const std::vector<std::string>& args) {
     for (int64_t i = 0; i < s.batch_size; ++i)
       targets.push_back(random_target(s.boxes, s.height, s.width, s.classes, device, gen));
     std::vector<Tensor> params = trainable_parameters(*model);
-    std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(train, params);
+    std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(train, *model);
     model->train();
     start_memory_peak(device);
     int64_t step = 0;

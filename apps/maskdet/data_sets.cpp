@@ -1,6 +1,7 @@
 // Reading, renumbering and splitting data sets (data_sets.h).
 #include "apps/maskdet/data_sets.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -34,8 +35,9 @@ data::Dataset read_data_set(const std::string& path, const std::string& classes_
 }
 
 int needed_max_side(const TrainSettings& s) {
-  const double jitter = s.random_transform ? data::RandomTransformOptions{}.scale_jitter_max : 1.0;
-  return static_cast<int>(std::ceil(s.image_max_side * jitter));
+  const double jitter = s.random_transform ? augmentation(s).scale_jitter_max : 1.0;
+  // The validation after each epoch reads the same cache at the inference size.
+  return static_cast<int>(std::ceil(std::max(s.image_max_side * jitter, inference_pipeline(s).max_side)));
 }
 
 TrainingData load_training_data(const TrainSettings& s, const std::vector<std::string>& classes) {

@@ -114,7 +114,7 @@ int debug_command(const std::vector<std::string>& args) {
       sample = source.load(i);
       if (s.random_transform) {
         Generator gen(s.seed + i);
-        data::apply_random_transform(sample, data::RandomTransformOptions{}, gen);
+        data::apply_random_transform(sample, augmentation(model), gen);
       }
     } else {
       sample.image.width = annotation.width;

@@ -36,6 +36,7 @@ struct DetectSettings {
   std::string device = "cpu";
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
+  double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
 };
 
 const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
@@ -184,6 +185,8 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--snapshot", s.snapshot, "FILE|DIR", "the snapshot (a folder: its newest)");
   flags.add("--threshold", s.threshold, "X", "lowest score drawn and listed");
   flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
+  flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
+  flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
@@ -201,7 +204,8 @@ int detect_command(const std::vector<std::string>& args) {
 
   const std::vector<fs::path> files = expand_inputs(inputs);
   const Device device = usable_device(s.device);
-  const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
+  LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
+  override_inference_size(detector.settings, s.image_min_side, s.image_max_side);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());

@@ -35,6 +35,7 @@ struct EvaluateSettings {
   int workers = 2;
   std::string device = "cpu";
   bool class_agnostic_nms = false;
+  double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -77,6 +78,8 @@ int evaluate_command(const std::vector<std::string>& args) {
             "training logged: images of a batch are padded to one size, and padding changes the features near "
             "an image's lower and right edges)");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
+  flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
+  flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -94,8 +97,9 @@ int evaluate_command(const std::vector<std::string>& args) {
 
   const Device device = usable_device(s.device);
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
-  const LoadedDetector detector =
+  LoadedDetector detector =
       load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms);
+  override_inference_size(detector.settings, s.image_min_side, s.image_max_side);
   const TrainSettings& trained = detector.settings;
   const std::string data_path = s.data.empty() ? trained.data : s.data;
   const std::string classes_file = flags.given("classes") ? s.classes_file : (s.data.empty() ? trained.classes_file : "");
@@ -118,7 +122,8 @@ int evaluate_command(const std::vector<std::string>& args) {
   if (s.class_agnostic_nms) std::printf("NMS over all classes at once (--class-agnostic-nms)\n");
   std::fflush(stdout);
   const auto source = std::make_shared<SubsetSource>(
-      open_image_source(all, s.cache, static_cast<int>(trained.image_max_side), std::max(s.workers, 1)), indices);
+      open_image_source(all, s.cache, static_cast<int>(inference_pipeline(trained).max_side), std::max(s.workers, 1)),
+      indices);
 
   ValidationOptions options;
   options.pipeline = inference_pipeline(trained);
@@ -130,7 +135,7 @@ int evaluate_command(const std::vector<std::string>& args) {
 
   print_table(run.result);
   std::printf("time per image: %.1f ms (forward and post-processing at %gx%g max, %s)\n",
-              1000 * run.result.seconds_per_image.value_or(0), trained.image_min_side, trained.image_max_side,
+              1000 * run.result.seconds_per_image.value_or(0), options.pipeline.min_side, options.pipeline.max_side,
               device.str().c_str());
 
   const std::string out = s.out.empty() ? (fs::path(detector.path).parent_path() / "evaluation").string() : s.out;

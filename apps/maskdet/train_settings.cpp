@@ -17,6 +17,10 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add("--cache", s.cache, "FILE", "prepared cache of decoded images: used when it matches the data, else built");
   flags.add_switch("--skip-bad", s.skip_bad, "leave out images with bad annotations instead of stopping");
   flags.add_switch("--random-transform", s.random_transform, "augment: flips, crops, rotation, colour, scale jitter");
+  flags.add("--scale-jitter", s.scale_jitter, "MIN,MAX", "--random-transform scales the resize sides by a factor from this range");
+  flags.add("--zoom-out", s.zoom_out, "P",
+            "--random-transform places the image on a larger canvas with this probability (smaller faces)");
+  flags.add("--zoom-out-max", s.zoom_out_max, "R", "the zoom-out canvas is up to R times the image's side");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add_choice("--backbone", s.backbone, backbone_names(), "backbone network");
   flags.add("--weights", s.weights, "auto|imagenet|none|FILE",
@@ -28,12 +32,19 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
             "backbone stages trained, counted from the output (ResNet 0-5, MobileNetV2 0-6); the others are "
             "frozen. -1: 3 with pretrained weights, all without (torchvision's defaults)");
   flags.add("--fpn-channels", s.fpn_channels, "N", "width of the feature pyramid and heads (256 in the paper)");
+  flags.add("--head-depth", s.head_depth, "N", "conv layers of each head subnet before its predictor (4 in the paper)");
+  flags.add("--anchor-sizes", s.anchor_sizes, "S3,...,S7",
+            "base anchor size on P3..P7 in input pixels, each with 3 scales and 3 ratios (paper: 32,...,512)");
   flags.add("--image-min-side", s.image_min_side, "PX", "images are resized so the shorter side is this long...");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
+  flags.add("--inference-min-side", s.inference_min_side, "PX",
+            "validation, evaluation and detection resize to this shorter side (0: --image-min-side)");
+  flags.add("--inference-max-side", s.inference_max_side, "PX", "...and at most this longer side (0: --image-max-side)");
   flags.add_choice("--norm", s.norm, {"auto", "frozen", "batch"},
                    "backbone norm: frozen statistics (pretrained) or batch norm; auto: frozen with --weights");
   flags.add_choice("--optimizer", s.optimizer, {"sgd", "adamw"}, "optimiser");
   flags.add("--lr", s.lr, "X", "learning rate");
+  flags.add("--backbone-lr-factor", s.backbone_lr_factor, "X", "the backbone learns at lr x this (pretrained: < 1)");
   flags.add("--momentum", s.momentum, "X", "SGD momentum");
   flags.add("--weight-decay", s.weight_decay, "X", "weight decay");
   flags.add("--clip-grad-norm", s.clip_grad_norm, "X", "clip the gradients' global norm to this (0: off)");
@@ -57,8 +68,8 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
 const std::vector<std::string>& fixed_on_resume_flags() {
   // The optimiser's hyper-parameters come back with its state, so changing them would do nothing.
   static const std::vector<std::string> names = {
-      "backbone",  "fpn-channels", "norm",     "image-min-side", "image-max-side", "optimizer", "freeze-backbone",
-      "trainable-backbone-layers", "lr", "momentum", "weight-decay"};
+      "backbone",  "fpn-channels", "head-depth", "anchor-sizes", "norm",     "image-min-side", "image-max-side", "optimizer", "freeze-backbone",
+      "trainable-backbone-layers", "lr", "backbone-lr-factor", "momentum", "weight-decay"};
   return names;
 }
 
@@ -105,20 +116,59 @@ std::vector<int64_t> parse_epoch_list(const std::string& text) {
   return epochs;
 }
 
+std::vector<double> parse_anchor_sizes(const std::string& text) {
+  const auto fields = data::split_csv_line(text);
+  std::vector<double> sizes;
+  bool increasing = fields.has_value();
+  for (const auto& field : fields.value_or(std::vector<std::string>{})) {
+    const auto size = data::parse_number(field);
+    increasing = increasing && size && *size > 0 && (sizes.empty() || *size > sizes.back());
+    sizes.push_back(size.value_or(0));
+  }
+  MASKDET_CHECK(increasing && sizes.size() == 5, "--anchor-sizes '", text,
+                "' must be five increasing sizes > 0, one per level P3..P7");
+  return sizes;
+}
+
 RetinaNetConfig retinanet_config(const TrainSettings& s, size_t num_classes) {
   RetinaNetConfig config;
   config.backbone = backbone_config(s.backbone);
   config.backbone.norm = uses_frozen_batch_norm(s) ? NormLayer::FrozenBatchNorm : NormLayer::BatchNorm;
   config.num_classes = static_cast<int64_t>(num_classes);
   config.fpn_channels = s.fpn_channels;
+  config.head_depth = s.head_depth;
+  config.anchors = torchvision_anchor_config(parse_anchor_sizes(s.anchor_sizes));
   return config;
+}
+
+data::RandomTransformOptions augmentation(const TrainSettings& s) {
+  data::RandomTransformOptions options;
+  const auto fields = data::split_csv_line(s.scale_jitter);
+  const auto lo = fields && fields->size() == 2 ? data::parse_number((*fields)[0]) : std::nullopt;
+  const auto hi = fields && fields->size() == 2 ? data::parse_number((*fields)[1]) : std::nullopt;
+  MASKDET_CHECK(lo && hi && *lo > 0 && *hi >= *lo, "--scale-jitter '", s.scale_jitter,
+                "' must be two factors MIN,MAX with 0 < MIN <= MAX");
+  options.scale_jitter_min = *lo;
+  options.scale_jitter_max = *hi;
+  options.zoom_out_probability = s.zoom_out;
+  options.zoom_out_max_ratio = s.zoom_out_max;
+  return options;
 }
 
 data::PipelineOptions inference_pipeline(const TrainSettings& s) {
   data::PipelineOptions options;
-  options.min_side = s.image_min_side;
-  options.max_side = s.image_max_side;
+  options.min_side = s.inference_min_side > 0 ? s.inference_min_side : s.image_min_side;
+  options.max_side = s.inference_max_side > 0 ? s.inference_max_side : s.image_max_side;
   return options;
+}
+
+void override_inference_size(TrainSettings& s, double min_side, double max_side) {
+  if (min_side > 0) s.inference_min_side = min_side;
+  if (max_side > 0) s.inference_max_side = max_side;
+  const data::PipelineOptions size = inference_pipeline(s);
+  if (!(size.min_side >= 32 && size.max_side >= size.min_side))
+    throw cli::UsageError("the inference size must have --image-min-side >= 32 and --image-max-side >= it, got " +
+                          std::to_string(size.min_side) + " and " + std::to_string(size.max_side));
 }
 
 void check_train_settings(const TrainSettings& s) {
@@ -129,9 +179,17 @@ void check_train_settings(const TrainSettings& s) {
   require(s.val_fraction >= 0 && s.val_fraction < 1, "--val-fraction must be in [0, 1)");
   require(s.workers >= 0, "--workers must be >= 0");
   require(s.fpn_channels > 0, "--fpn-channels must be > 0");
+  require(s.head_depth >= 0, "--head-depth must be >= 0");
+  require(s.zoom_out >= 0 && s.zoom_out <= 1, "--zoom-out must be a probability in [0, 1]");
+  require(s.zoom_out_max >= 1, "--zoom-out-max must be >= 1");
   require(s.image_min_side >= 32 && s.image_max_side >= s.image_min_side,
           "--image-min-side must be >= 32 and --image-max-side >= --image-min-side");
+  require(s.inference_min_side >= 0 && s.inference_max_side >= 0, "--inference-min/max-side must be >= 0");
+  const data::PipelineOptions inference = inference_pipeline(s);
+  require(inference.min_side >= 32 && inference.max_side >= inference.min_side,
+          "the inference size must have a shorter side >= 32 and a longer side >= it");
   require(s.lr > 0, "--lr must be > 0");
+  require(s.backbone_lr_factor > 0, "--backbone-lr-factor must be > 0");
   require(s.momentum >= 0 && s.momentum < 1, "--momentum must be in [0, 1)");
   require(s.weight_decay >= 0, "--weight-decay must be >= 0");
   require(s.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0");
@@ -144,6 +202,8 @@ void check_train_settings(const TrainSettings& s) {
   require(s.score_threshold >= 0 && s.score_threshold <= 1, "--score-threshold must be in [0, 1]");
   try {
     parse_epoch_list(s.lr_drop_epochs);
+    parse_anchor_sizes(s.anchor_sizes);
+    augmentation(s);
     parse_device(s.device);
   } catch (const std::exception& e) {
     require(false, cli::without_source_location(e.what()));

@@ -24,6 +24,9 @@ struct TrainSettings {
   std::string cache;            // prepared cache file: used when it matches the data, else (re)built
   bool skip_bad = false;
   bool random_transform = false;
+  std::string scale_jitter = "0.8,1.2";  // --random-transform's factor on the resize sides: min,max
+  double zoom_out = 0;                   // --random-transform's zoom-out probability
+  double zoom_out_max = 3;               // its largest canvas side / image side
   int workers = 2;
   // ---- model ----
   std::string backbone = "mobilenet_v2";
@@ -37,14 +40,22 @@ struct TrainSettings {
   // of them from random ones. --freeze-backbone is 0.
   int64_t trainable_backbone_layers = -1;
   int64_t fpn_channels = 64;
+  int64_t head_depth = 4;  // conv layers of each subnet before its predictor (4 in the paper)
+  // Base anchor size of P3..P7 (each with scales 2^0, 2^(1/3), 2^(2/3) and ratios 0.5, 1, 2).
+  std::string anchor_sizes = "32,64,128,256,512";
   double image_min_side = 256;
   double image_max_side = 384;
+  // The size evaluation and detection resize to (and the per-epoch validation); 0: the training
+  // sides. `maskdet evaluate` and `detect` override it with their own --image-min/max-side.
+  double inference_min_side = 0;
+  double inference_max_side = 0;
   // "frozen" (FrozenBatchNorm: statistics of the pretrained weights) or "batch" (trained from
   // scratch); "auto" picks frozen when --weights is given, as torchvision does.
   std::string norm = "auto";
   // ---- optimisation ----
   std::string optimizer = "adamw";
   double lr = 1e-3;
+  double backbone_lr_factor = 1;  // the backbone's lr is lr x this
   double momentum = 0.9;  // SGD only
   double weight_decay = 1e-4;
   double clip_grad_norm = 10;  // 0: no clipping
@@ -82,11 +93,18 @@ bool uses_frozen_batch_norm(const TrainSettings& settings);
 // --trainable-backbone-layers with -1 and --freeze-backbone resolved, for `stages` stages.
 int64_t trainable_backbone_stages(const TrainSettings& settings, int64_t stages);
 std::vector<int64_t> parse_epoch_list(const std::string& text);
+// --anchor-sizes: five increasing positive numbers.
+std::vector<double> parse_anchor_sizes(const std::string& text);
 
 // The detector the settings describe, for `classes`.
 RetinaNetConfig retinanet_config(const TrainSettings& settings, size_t num_classes);
-// Resize without augmentation, as evaluation and detection see images.
+// The augmentation --random-transform applies, with the settings' scale jitter and zoom out.
+data::RandomTransformOptions augmentation(const TrainSettings& settings);
+// Resize without augmentation to the inference size, as evaluation and detection see images.
 data::PipelineOptions inference_pipeline(const TrainSettings& settings);
+// What `evaluate` and `detect` do with their --image-min-side / --image-max-side (0: keep the
+// snapshot's inference size). Throws cli::UsageError for a size out of range.
+void override_inference_size(TrainSettings& settings, double min_side, double max_side);
 
 // Throws cli::UsageError naming the first setting out of range.
 void check_train_settings(const TrainSettings& settings);

@@ -14,6 +14,7 @@
 #include "apps/maskdet/training_log.h"
 #include "apps/maskdet/validation.h"
 #include "layers/optim/lr_schedule.h"
+#include "tensor/atomic_file.h"
 
 namespace maskdet::app {
 
@@ -88,6 +89,16 @@ void update_curves_figure(const std::string& dir) {
   throw DivergedError(message);
 }
 
+// Which images trained and which were held out, one path a line, so other tools (and the torchvision
+// reference run, tools/train_torchvision_retinanet.py) can use the same split.
+void write_split_lists(const std::string& dir, const TrainingData& data) {
+  for (const auto& [name, set] : {std::pair{"train_images.txt", &data.train}, {"val_images.txt", &data.validation}}) {
+    std::string list;
+    for (const auto& image : set->images) list += image.image_path + "\n";
+    write_file_atomically((fs::path(dir) / name).string(), list);
+  }
+}
+
 }  // namespace
 
 TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std::string, std::string>& record,
@@ -95,7 +106,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   const Device device = parse_device(s.device);
   const std::vector<Tensor> params = trainable_parameters(model);
   MASKDET_CHECK(!params.empty(), "nothing to train: every parameter is frozen");
-  std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, params);
+  std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, model);
   if (resume) optimizer->load_state_dict(resume->optimizer);
 
   data::LoaderOptions loader_options;
@@ -106,6 +117,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   loader_options.pipeline.min_side = s.image_min_side;
   loader_options.pipeline.max_side = s.image_max_side;
   loader_options.pipeline.random_transform = s.random_transform;
+  loader_options.pipeline.augment = augmentation(s);
   data::DataLoader loader(data.train_source, loader_options);
   const int64_t loader_steps = loader.steps_per_epoch();
   const int64_t steps_per_epoch = s.steps > 0 ? s.steps : loader_steps;
@@ -126,6 +138,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   if (const int removed = remove_snapshots_after(s.snapshot_path, state.epoch))
     std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
                 static_cast<long long>(state.epoch), s.snapshot_path.c_str());
+  write_split_lists(s.snapshot_path, data);
   std::printf("training on %zu images (%lld steps of %lld per epoch), validating on %zu; %lld trainable parameters; "
               "snapshots in %s\n",
               data.train.images.size(), static_cast<long long>(steps_per_epoch), static_cast<long long>(s.batch_size),

@@ -17,11 +17,22 @@ std::vector<Tensor> trainable_parameters(const RetinaNet& model) {
   return params;
 }
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& s, std::vector<Tensor> params) {
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& s, const RetinaNet& model) {
+  std::vector<optim::ParamGroup> groups;
+  if (s.backbone_lr_factor == 1) {
+    groups.push_back({trainable_parameters(model)});
+  } else {
+    // A pretrained backbone is adjusted gently while the new pyramid and heads learn fast.
+    optim::ParamGroup backbone{.lr = s.lr * s.backbone_lr_factor}, rest;
+    for (const auto& [name, p] : model.named_parameters())
+      if (p.requires_grad()) (name.rfind("backbone.body.", 0) == 0 ? backbone : rest).params.push_back(p);
+    for (auto* group : {&backbone, &rest})
+      if (!group->params.empty()) groups.push_back(std::move(*group));
+  }
   if (s.optimizer == "sgd")
-    return std::make_unique<optim::SGD>(std::move(params),
+    return std::make_unique<optim::SGD>(std::move(groups),
                                         optim::SGDOptions{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
-  return std::make_unique<optim::AdamW>(std::move(params), optim::AdamWOptions{.lr = s.lr, .weight_decay = s.weight_decay});
+  return std::make_unique<optim::AdamW>(std::move(groups), optim::AdamWOptions{.lr = s.lr, .weight_decay = s.weight_decay});
 }
 
 LossValues training_step(RetinaNet& model, optim::Optimizer& optimizer, const std::vector<Tensor>& params,

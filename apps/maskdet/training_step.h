@@ -21,8 +21,10 @@ class DivergedError : public Error {
 
 // The parameters the optimiser updates: those that require a gradient (a frozen backbone's do not).
 std::vector<Tensor> trainable_parameters(const RetinaNet& model);
-// The optimiser the settings name (--optimizer, --lr, --momentum, --weight-decay) over `params`.
-std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& settings, std::vector<Tensor> params);
+// The optimiser the settings name (--optimizer, --lr, --momentum, --weight-decay) over the model's
+// trainable parameters: one group, or with --backbone-lr-factor other than 1 two, the backbone's
+// (at lr x factor) and the rest.
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& settings, const RetinaNet& model);
 
 // Called when the loss or the gradient norm is not finite; `what` names which ("the loss", "the
 // gradient norm"). It should throw: the step stops before the update either way.

@@ -242,3 +242,48 @@ TEST(Pipeline, ResizesNormalisesAndRemembersTheOriginalSize) {
 
 }  // namespace
 }  // namespace maskdet::data
+
+namespace maskdet::data {
+namespace {
+
+TEST(ZoomOut, PlacesTheImageOnAMeanColouredCanvasAndMovesItsBoxes) {
+  const RgbImage im = test::coordinate_image(4, 6);
+  Sample s;
+  s.image = im;
+  s.original_size = im.size();
+  s.boxes = {{1, 1, 3, 4, 0, false}};
+  place_on_canvas(s, {10, 12}, 5, 2);
+  ASSERT_EQ(s.image.size(), (PixelSize{10, 12}));
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 6; ++x) EXPECT_TRUE(std::equal(im.at(y, x), im.at(y, x) + 3, s.image.at(y + 2, x + 5)));
+  EXPECT_TRUE(std::equal(kImageNetMeanRgb, kImageNetMeanRgb + 3, s.image.at(0, 0)));
+  EXPECT_TRUE(std::equal(kImageNetMeanRgb, kImageNetMeanRgb + 3, s.image.at(9, 11)));
+  EXPECT_FLOAT_EQ(s.boxes[0].x1, 6);
+  EXPECT_FLOAT_EQ(s.boxes[0].y2, 6);
+  EXPECT_EQ(s.original_size, im.size());  // detections still map back to the file's pixels
+  EXPECT_THROW(place_on_canvas(s, {10, 12}, 1, 0), Error);  // the 12-wide image no longer fits at x = 1
+}
+
+TEST(ZoomOut, TheRandomTransformShrinksFacesOnlyWhenAsked) {
+  RandomTransformOptions o;
+  o.horizontal_flip_probability = o.crop_probability = o.rotate_probability = 0;
+  o.brightness = o.contrast = o.saturation = 0;
+  auto face_width_after = [&](double probability, uint64_t seed) {
+    Sample s;
+    s.image = test::coordinate_image(40, 40);
+    s.boxes = {{10, 10, 30, 30, 0, false}};
+    o.zoom_out_probability = probability;
+    Generator gen(seed);
+    apply_random_transform(s, o, gen);
+    return (s.boxes[0].x2 - s.boxes[0].x1) / static_cast<float>(s.image.width);
+  };
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    EXPECT_FLOAT_EQ(face_width_after(0, seed), 0.5f);
+    const float zoomed = face_width_after(1, seed);
+    EXPECT_LE(zoomed, 0.5f);
+    EXPECT_GE(zoomed, 0.5f / 3.0f - 0.01f);
+  }
+}
+
+}  // namespace
+}  // namespace maskdet::data
