@@ -2,6 +2,8 @@
 // predictions into one row per anchor.
 #include "retinanet/head.h"
 
+#include <cmath>
+
 #include "autograd/ops.h"
 #include "layers/activation.h"
 #include "layers/group_norm.h"
@@ -10,11 +12,15 @@
 
 namespace maskdet {
 
+double head_init_std(int64_t in_channels) {
+  return 0.01 * std::sqrt(static_cast<double>(kPaperHeadChannels) / static_cast<double>(in_channels));
+}
+
 namespace {
 
 std::shared_ptr<nn::Conv2d> make_head_conv(int64_t in_channels, int64_t out_channels, bool bias) {
   auto conv = padded_conv(in_channels, out_channels, 3, 1, bias);
-  nn::init::normal_(conv->weight(), 0.01);
+  nn::init::normal_(conv->weight(), head_init_std(in_channels));
   if (bias) nn::init::zeros_(conv->bias());
   return conv;
 }

@@ -19,6 +19,10 @@
 
 namespace maskdet {
 
+inline constexpr int64_t kPaperHeadChannels = 256;
+// The std of the head's conv weights for `in_channels` inputs: 0.01 at the paper's 256.
+double head_init_std(int64_t in_channels);
+
 struct HeadConfig {
   int64_t in_channels = 256;  // the FPN width
   int64_t num_anchors = 9;    // A, anchors per position
@@ -32,8 +36,13 @@ struct HeadConfig {
   double prior_probability = 0.01;
 };
 
-// One subnet: the conv tower and the predictor. Initialised as the paper and torchvision:
-// conv weights N(0, 0.01), biases 0 (the classifier's bias: the prior, set by RetinaNetHead).
+// One subnet: the conv tower and the predictor. Initialised as the paper and torchvision (conv
+// weights N(0, 0.01), biases 0; the classifier's bias: the prior, set by RetinaNetHead) at the
+// paper's width of 256 channels; a narrower head scales the std by sqrt(256 / width)
+// (head_init_std), so that each layer scales its input's spread as the paper's layers do. With
+// std 0.01 at 64 channels every layer shrank it twice as much, the four-layer tower's output came
+// out ~16 times smaller than the paper's, and SGD did not move the classifier off its prior in
+// three epochs of the face-mask data (Adam, which rescales each step, learned the classes slowly).
 class HeadSubnet : public nn::Module {
  public:
   // values_per_anchor: K for classification, 4 for regression; predictor_name: "cls_logits" or "bbox_reg".

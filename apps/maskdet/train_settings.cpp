@@ -33,6 +33,7 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
             "frozen. -1: 3 with pretrained weights, all without (torchvision's defaults)");
   flags.add("--fpn-channels", s.fpn_channels, "N", "width of the feature pyramid and heads (256 in the paper)");
   flags.add("--head-depth", s.head_depth, "N", "conv layers of each head subnet before its predictor (4 in the paper)");
+  flags.add_switch("--head-group-norm", s.head_group_norm, "GroupNorm(32) after each head conv (torchvision's v2 heads)");
   flags.add("--anchor-sizes", s.anchor_sizes, "S3,...,S7",
             "base anchor size on P3..P7 in input pixels, each with 3 scales and 3 ratios (paper: 32,...,512)");
   flags.add("--image-min-side", s.image_min_side, "PX", "images are resized so the shorter side is this long...");
@@ -68,7 +69,7 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
 const std::vector<std::string>& fixed_on_resume_flags() {
   // The optimiser's hyper-parameters come back with its state, so changing them would do nothing.
   static const std::vector<std::string> names = {
-      "backbone",  "fpn-channels", "head-depth", "anchor-sizes", "norm",     "image-min-side", "image-max-side", "optimizer", "freeze-backbone",
+      "backbone",  "fpn-channels", "head-depth", "head-group-norm", "anchor-sizes", "norm",     "image-min-side", "image-max-side", "optimizer", "freeze-backbone",
       "trainable-backbone-layers", "lr", "backbone-lr-factor", "momentum", "weight-decay"};
   return names;
 }
@@ -137,6 +138,7 @@ RetinaNetConfig retinanet_config(const TrainSettings& s, size_t num_classes) {
   config.num_classes = static_cast<int64_t>(num_classes);
   config.fpn_channels = s.fpn_channels;
   config.head_depth = s.head_depth;
+  config.head_group_norm = s.head_group_norm;
   config.anchors = torchvision_anchor_config(parse_anchor_sizes(s.anchor_sizes));
   return config;
 }
@@ -180,6 +182,7 @@ void check_train_settings(const TrainSettings& s) {
   require(s.workers >= 0, "--workers must be >= 0");
   require(s.fpn_channels > 0, "--fpn-channels must be > 0");
   require(s.head_depth >= 0, "--head-depth must be >= 0");
+  require(!s.head_group_norm || s.fpn_channels % 32 == 0, "--head-group-norm needs --fpn-channels divisible by 32");
   require(s.zoom_out >= 0 && s.zoom_out <= 1, "--zoom-out must be a probability in [0, 1]");
   require(s.zoom_out_max >= 1, "--zoom-out-max must be >= 1");
   require(s.image_min_side >= 32 && s.image_max_side >= s.image_min_side,

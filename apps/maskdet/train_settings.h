@@ -41,6 +41,7 @@ struct TrainSettings {
   int64_t trainable_backbone_layers = -1;
   int64_t fpn_channels = 64;
   int64_t head_depth = 4;  // conv layers of each subnet before its predictor (4 in the paper)
+  bool head_group_norm = false;  // GroupNorm(32) in the head's tower, as torchvision's retinanet_resnet50_fpn_v2
   // Base anchor size of P3..P7 (each with scales 2^0, 2^(1/3), 2^(2/3) and ratios 0.5, 1, 2).
   std::string anchor_sizes = "32,64,128,256,512";
   double image_min_side = 256;

@@ -151,6 +151,13 @@ TEST(Head, TorchvisionNamesAndPriorBias) {
       EXPECT_NEAR(b, expected, 1e-6) << name;
     }
   }
+  // Weights N(0, 0.01) at the paper's 256 channels, N(0, 0.02) at 64: the same per-layer gain.
+  EXPECT_DOUBLE_EQ(head_init_std(256), 0.01);
+  const std::vector<double> w =
+      head->state_dict().front().second.to(DType::Float64).reshape({-1}).to_vector<double>();
+  double sum_sq = 0;
+  for (double v : w) sum_sq += v * v;
+  EXPECT_NEAR(std::sqrt(sum_sq / static_cast<double>(w.size())), 0.02, 0.001);
   auto gn = std::make_shared<RetinaNetHead>(
       HeadConfig{.in_channels = 64, .num_anchors = 9, .num_classes = 3, .group_norm = true});
   const auto gn_shapes = shapes_of(gn->state_dict());
