@@ -36,7 +36,7 @@ struct UnaryBackwardOp {
   T* grad_x;
   double a, b;
   __device__ void operator()(const int64_t (&off)[4]) const {
-    grad_x[off[3]] = grad_out[off[0]] * math::unary_derivative(op, x[off[1]], y[off[2]], a, b);
+    grad_x[off[3]] = math::unary_gradient(op, grad_out[off[0]], x[off[1]], y[off[2]], a, b);
   }
 };
 
