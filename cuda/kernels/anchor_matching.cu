@@ -93,6 +93,8 @@ __global__ void anchor_targets_kernel(const int64_t* matches, const int64_t* lab
 void match_anchors(const Tensor& iou, double fg_threshold, double bg_threshold, bool allow_low_quality,
                    const Tensor& matches) {
   kernels::check_match_anchors_args(iou, fg_threshold, bg_threshold, matches, Backend::Cuda);
+  // The tensors' GPU must be current: the stream, the scratch and the kernels belong to it.
+  DeviceGuard guard(matches.device().index);
   dispatch_floating(iou.dtype(), "match_anchors", [&](auto zero) {
     using T = decltype(zero);
     const int64_t m = iou.size(0), n = iou.size(1);
@@ -119,6 +121,7 @@ void anchor_targets(const Tensor& matches, const Tensor& labels, const Tensor& b
                                      matched_boxes, Backend::Cuda);
   const int64_t n = matches.size(0), m = boxes.size(0), k = class_targets.size(1);
   if (n == 0) return;
+  DeviceGuard guard(matches.device().index);
   const BadPositionFlag first_bad(matches.device());
   dispatch_floating(anchors.dtype(), "anchor_targets", [&](auto zero) {
     using T = decltype(zero);

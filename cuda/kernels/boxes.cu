@@ -284,6 +284,8 @@ int64_t nms_on_device(const Tensor& boxes, const Tensor& scores, const int64_t* 
 
 void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
   kernels::check_box_iou_args(a, b, out, Backend::Cuda);
+  // The tensors' GPU must be current: the stream and the kernels belong to it.
+  DeviceGuard guard(out.device().index);
   dispatch_floating(out.dtype(), "box_iou", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = a.size(0), m = b.size(0);
@@ -296,6 +298,7 @@ void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
 
 void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double, 4> weights, const Tensor& deltas) {
   kernels::check_box_coder_args("encode_boxes", anchors, "anchors", boxes, "boxes", deltas, "deltas", Backend::Cuda);
+  DeviceGuard guard(deltas.device().index);
   dispatch_floating(deltas.dtype(), "encode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = deltas.size(0);
@@ -309,6 +312,7 @@ void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double,
 void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double, 4> weights, double max_log_scale,
                   const Tensor& boxes) {
   kernels::check_box_coder_args("decode_boxes", anchors, "anchors", deltas, "deltas", boxes, "boxes", Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "decode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = boxes.size(0);
@@ -322,6 +326,7 @@ void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double
 
 void clip_boxes(const Tensor& boxes, double height, double width) {
   kernels::check_clip_boxes_args(boxes, Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "clip_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t coords = boxes.numel();
@@ -334,6 +339,7 @@ void clip_boxes(const Tensor& boxes, double height, double width) {
 
 void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const Tensor& keep, int64_t& num_kept) {
   kernels::check_nms_args(boxes, scores, keep, "nms", Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, nullptr, iou_threshold, keep, "nms");
@@ -346,6 +352,7 @@ void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const 
 void batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& labels, double iou_threshold,
                  const Tensor& keep, int64_t& num_kept) {
   kernels::check_batched_nms_args(boxes, scores, labels, keep, Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "batched_nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, labels.data_ptr<int64_t>(), iou_threshold, keep, "batched_nms");
