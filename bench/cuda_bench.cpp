@@ -164,7 +164,7 @@ std::vector<Case> make_cases(int64_t& nms_kept) {
                      return std::function<void()>([=] {
                        cuda::batch_norm_forward_training(x, weight, bias, running_mean, running_var, 0.1, 1e-5, y, mean,
                                                          invstd);
-                       cuda::batch_norm_backward(dy, x, weight, mean, invstd, dx, dweight, dbias);
+                       cuda::batch_norm_backward(dy, x, weight, mean, invstd, 1e-5, dx, dweight, dbias);
                      });
                    }});
   cases.push_back({"focal_100k_x2", "sigmoid focal loss 100k anchors x 2 classes, loss + grad", [] {

@@ -19,8 +19,10 @@ void copy(const Tensor& src, const Tensor& dst) {
   if (src.device().is_cpu() && dst.device().is_cpu()) return cpu::copy(src, dst);
 #ifdef MASKDET_WITH_CUDA
   if (src.is_cuda() && dst.is_cuda() && src.device() == dst.device()) return cuda::copy(src, dst);
-  // Between host and device: stage a contiguous host buffer in dst's dtype, then one memcpy.
+  // Between host and device: stage a contiguous host buffer in dst's dtype, then one memcpy, on
+  // the stream of the GPU side's device (made current), so the copy is ordered with its kernels.
   if (src.device().is_cpu()) {
+    cuda::DeviceGuard guard(dst.device().index);
     Tensor staged = (src.is_contiguous() && src.dtype() == dst.dtype()) ? src : empty(src.shape(), {dst.dtype()});
     if (staged.impl() != src.impl()) cpu::copy(src, staged);
     Tensor target = dst.is_contiguous() ? dst : empty(dst.shape(), dst.options());
@@ -30,6 +32,7 @@ void copy(const Tensor& src, const Tensor& dst) {
     return;
   }
   if (dst.device().is_cpu()) {
+    cuda::DeviceGuard guard(src.device().index);
     Tensor source = src.is_contiguous() ? src : empty(src.shape(), src.options());
     if (source.impl() != src.impl()) copy(src, source);
     Tensor staged = empty(src.shape(), {src.dtype()});

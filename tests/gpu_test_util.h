@@ -1,5 +1,7 @@
 // Helpers for the CPU-vs-CUDA tests (label gpu).
 #pragma once
+#include <string>
+
 #include "test_util.h"
 
 // Skips the test, printing why, where no GPU or driver is present.
@@ -13,5 +15,11 @@ namespace maskdet::test {
 
 inline Tensor on_gpu(const Tensor& t) { return t.detach().to(Device::cuda()); }
 inline Tensor on_cpu(const Tensor& t) { return t.detach().to(Device::cpu()); }
+
+// An error message without its " (file:line)" suffix, so the two backends' can be compared.
+inline std::string without_location(const std::string& message) {
+  const size_t at = message.rfind(" (");
+  return at == std::string::npos ? message : message.substr(0, at);
+}
 
 }  // namespace maskdet::test

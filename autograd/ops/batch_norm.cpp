@@ -83,7 +83,7 @@ Tensor batch_norm_training(const Tensor& x, const Tensor& weight, const Tensor& 
       Tensor gx = need_x ? empty(xc.shape(), xc.options()) : Tensor();
       Tensor gw = need_w ? empty(wc.shape(), wc.options()) : Tensor();
       Tensor gb = need_b ? empty({xc.size(1)}, xc.options()) : Tensor();
-      kernels::batch_norm_backward(g.contiguous(), xc, wc, save_mean, save_invstd, gx, gw, gb);
+      kernels::batch_norm_backward(g.contiguous(), xc, wc, save_mean, save_invstd, eps, gx, gw, gb);
       return {gx, gw, gb};
     });
   }

@@ -2,8 +2,12 @@
 // (contract in tensor/kernels/anchor_matching.h). Matching takes two launches: one block per box
 // finds the box's highest IoU over all anchors (for the low-quality rule), then one thread per
 // anchor scans the M boxes of its column. M is a handful of faces per image, so the column scan
-// is short; A (tens of thousands of anchors) spreads over the grid. Nothing comes back to the
-// host.
+// is short; A (tens of thousands of anchors) spreads over the grid. Matching sends nothing back
+// to the host. anchor_targets reads box indices and labels from tensor data, so it checks them on
+// the device as the CPU does (cuda/kernels/bad_position.cuh): an anchor whose match or label is
+// out of range is skipped and flagged, and the host, reading the flag back (one stream
+// synchronisation per call), raises the CPU's error for the first such anchor.
+#include "cuda/kernels/bad_position.cuh"
 #include "cuda/kernels/strided.cuh"
 #include "tensor/creation.h"
 #include "tensor/kernels/anchor_matching.h"
@@ -61,13 +65,20 @@ __global__ void match_kernel(const T* iou, const T* highest, int64_t m, int64_t 
 }
 
 // One thread per anchor. matches: (n); labels: (m); boxes: (m, 4); anchors, matched: (n, 4);
-// cls: (n, k); weight, fg: (n).
+// cls: (n, k); weight, fg: (n). An anchor matched outside [kMatchIgnore, m), or to a box whose
+// label is outside [0, k), is flagged in first_bad and left unwritten: a bad box index would
+// read an illegal address, and a bad label names no class column.
 template <class T>
 __global__ void anchor_targets_kernel(const int64_t* matches, const int64_t* labels, const T* boxes,
-                                      const T* anchors, int64_t n, int64_t k, T* cls, T* weight, T* fg, T* matched) {
+                                      const T* anchors, int64_t n, int64_t m, int64_t k, T* cls, T* weight, T* fg,
+                                      T* matched, unsigned long long* first_bad) {
   for (int64_t a = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; a < n;
        a += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     const int64_t b = matches[a];
+    if (b < kMatchIgnore || b >= m || (b >= 0 && (labels[b] < 0 || labels[b] >= k))) {
+      flag_bad_position(first_bad, a);
+      continue;
+    }
     weight[a] = b == kMatchIgnore ? T(0) : T(1);
     fg[a] = b >= 0 ? T(1) : T(0);
     const T* source = b >= 0 ? boxes + 4 * b : anchors + 4 * a;
@@ -82,6 +93,8 @@ __global__ void anchor_targets_kernel(const int64_t* matches, const int64_t* lab
 void match_anchors(const Tensor& iou, double fg_threshold, double bg_threshold, bool allow_low_quality,
                    const Tensor& matches) {
   kernels::check_match_anchors_args(iou, fg_threshold, bg_threshold, matches, Backend::Cuda);
+  // The tensors' GPU must be current: the stream, the scratch and the kernels belong to it.
+  DeviceGuard guard(matches.device().index);
   dispatch_floating(iou.dtype(), "match_anchors", [&](auto zero) {
     using T = decltype(zero);
     const int64_t m = iou.size(0), n = iou.size(1);
@@ -106,17 +119,31 @@ void anchor_targets(const Tensor& matches, const Tensor& labels, const Tensor& b
                     const Tensor& matched_boxes) {
   kernels::check_anchor_targets_args(matches, labels, boxes, anchors, class_targets, anchor_weights, foreground,
                                      matched_boxes, Backend::Cuda);
+  const int64_t n = matches.size(0), m = boxes.size(0), k = class_targets.size(1);
+  if (n == 0) return;
+  DeviceGuard guard(matches.device().index);
+  const BadPositionFlag first_bad(matches.device());
   dispatch_floating(anchors.dtype(), "anchor_targets", [&](auto zero) {
     using T = decltype(zero);
-    const int64_t n = matches.size(0);
-    if (n == 0) return;
     anchor_targets_kernel<T><<<blocks_for(n), kThreadsPerBlock, 0, current_stream()>>>(
         matches.data_ptr<int64_t>(), labels.numel() ? labels.data_ptr<int64_t>() : nullptr,
-        boxes.numel() ? boxes.data_ptr<T>() : nullptr, anchors.data_ptr<T>(), n, class_targets.size(1),
-        class_targets.data_ptr<T>(), anchor_weights.data_ptr<T>(), foreground.data_ptr<T>(),
-        matched_boxes.data_ptr<T>());
+        boxes.numel() ? boxes.data_ptr<T>() : nullptr, anchors.data_ptr<T>(), n, m, k, class_targets.data_ptr<T>(),
+        anchor_weights.data_ptr<T>(), foreground.data_ptr<T>(), matched_boxes.data_ptr<T>(), first_bad.get());
     CUDA_CHECK_LAUNCH();
   });
+  const int64_t a = first_bad.read();
+  if (a < 0) return;
+  // The CPU's error for anchor a, from its match and, when that is a box, the box's label.
+  int64_t b = 0;
+  maskdet::cuda::memcpy(&b, matches.data_ptr<int64_t>() + a, sizeof b, CopyKind::DeviceToHost);
+  kernels::check_anchor_match(a, b, m);
+  if (b >= 0) {
+    int64_t label = 0;
+    maskdet::cuda::memcpy(&label, labels.data_ptr<int64_t>() + b, sizeof label, CopyKind::DeviceToHost);
+    kernels::check_box_label(label, b, k);
+  }
+  // Unreachable while the kernel and the two checks agree.
+  MASKDET_FAIL("anchor_targets: anchor ", a, " was flagged on the device, but its match and label are in range");
 }
 
 }  // namespace maskdet::cuda

@@ -14,9 +14,11 @@
 // - No affine (undefined weight / bias): temporary ones / zeros. Undefined running statistics:
 //   null pointers, which cuDNN accepts only for both at once, so a lone one gets a scratch
 //   partner.
-// - The backward passes the saved mean and inverse std, so cuDNN does not recompute the
-//   statistics and the epsilon it asks for (absent from the kernel's signature) goes unused.
-//   The CPU-vs-CUDA test runs with eps far from the value passed here to catch it if it were.
+// - The backward passes the saved mean and inverse std, so cuDNN need not recompute the
+//   statistics, and the forward's epsilon, which cuDNN's reference asks to be the same in the
+//   forward and the backward (the kernel's signature carries it for this reason alone). The
+//   CPU-vs-CUDA test runs with eps 0.1, far from the usual 1e-5, so a backward that got another
+//   epsilon and used it would fail there.
 // The CPU accumulates in double, cuDNN may not for float32 data: the tests allow 1e-4 relative
 // for float32 and 1e-10 for float64.
 #include <cstdint>
@@ -32,13 +34,10 @@ namespace maskdet::cuda {
 
 namespace {
 
-// The epsilon handed to cudnnBatchNormalizationBackward (see the file comment: unused there).
-constexpr double kBackwardEpsilon = 1e-5;
-
 using kernels::BatchNormLayout;
 
-// What cuDNN adds to the kernels' checks (tensor/kernels/batch_norm_checks.h): a float dtype and,
-// for the forwards, its smallest epsilon.
+// What cuDNN adds to the kernels' checks (tensor/kernels/batch_norm_checks.h): a float dtype and
+// its smallest epsilon.
 void check_cudnn_dtype(const Tensor& x, const char* kernel) { cudnn_data_type(x.dtype(), kernel); }
 void check_cudnn_epsilon(double eps, const char* kernel) {
   MASKDET_CHECK(eps >= CUDNN_BN_MIN_EPSILON, kernel, ": eps ", eps, " is below cuDNN's minimum ",
@@ -127,15 +126,16 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const T
 }
 
 // grad_out, x: (N, C, *spatial); weight: (C) or undefined; save_mean, save_invstd: (C) from the
-// forward; grad_x: (N, C, *spatial) or undefined; grad_weight, grad_bias: (C) or undefined.
-// Overwrites the defined outputs.
+// forward; eps: the forward's; grad_x: (N, C, *spatial) or undefined; grad_weight, grad_bias: (C)
+// or undefined. Overwrites the defined outputs.
 void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                         const Tensor& save_invstd, const Tensor& grad_x, const Tensor& grad_weight,
+                         const Tensor& save_invstd, double eps, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias) {
   constexpr const char* kernel = "batch_norm_backward";
   const BatchNormLayout l = kernels::check_batch_norm_backward_args(grad_out, x, weight, save_mean, save_invstd,
                                                                     grad_x, grad_weight, grad_bias, Backend::Cuda);
   check_cudnn_dtype(x, kernel);
+  check_cudnn_epsilon(eps, kernel);
   if (!grad_x.defined() && !grad_weight.defined() && !grad_bias.defined()) return;
   if (l.channels == 0) return;
   DeviceGuard guard(x.device().index);
@@ -155,7 +155,7 @@ void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& 
   CUDNN_CHECK(cudnnBatchNormalizationBackward(
       cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, scalars.one(), scalars.zero(), scalars.one(), scalars.zero(),
       desc.x.get(), x.raw_data(), desc.x.get(), grad_out.raw_data(), desc.x.get(), dx.raw_data(), desc.channel.get(),
-      scale.raw_data(), dscale.raw_data(), dshift.raw_data(), kBackwardEpsilon, save_mean.raw_data(),
+      scale.raw_data(), dscale.raw_data(), dshift.raw_data(), eps, save_mean.raw_data(),
       save_invstd.raw_data()));
 }
 

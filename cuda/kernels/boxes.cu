@@ -5,13 +5,16 @@
 // nms_kernel.cu): boxes are sorted by score, an IoU bitmask is filled in 64 x 64 tiles, and a
 // greedy scan of the bitmask picks the kept boxes. Here the sort is CUB's stable radix sort
 // and the scan runs in one GPU block (no host copy of the mask); only num_kept comes back to
-// the host, which costs one stream synchronisation per call.
+// the host, which costs one stream synchronisation per call. The whole mask, about n^2 / 8
+// bytes, exists at once, so n is capped (tensor/kernels/boxes_checks.h: 92,672 boxes, 1 GiB),
+// and the scratch is a tensor from the caching allocator that each call gives back.
 #include <cub/device/device_radix_sort.cuh>
 
 #include <climits>
 
 #include "cuda/kernels/rounding.cuh"
 #include "cuda/kernels/strided.cuh"
+#include "tensor/creation.h"
 #include "tensor/kernels/boxes.h"
 #include "tensor/kernels/boxes_checks.h"
 
@@ -119,12 +122,13 @@ CoderWeights<T> coder_weights(const std::array<double, 4>& w) {
 // ---- NMS ----
 
 using Mask = unsigned long long;  // one bit per box of a 64-box column tile
-constexpr int kTile = 64;
+constexpr int kTile = static_cast<int>(kernels::kCudaNmsTile);
 static_assert(sizeof(Mask) * 8 == kTile);
 constexpr int kScanThreads = 512;
 // The scan keeps one removed-bit word per tile in dynamic shared memory; with its static
 // arrays (under 1 KiB) that must fit the 48 KiB a block gets without opting in to more.
-constexpr int64_t kMaxTiles = 47 * 1024 / sizeof(Mask);
+static_assert(kernels::kCudaNmsMaxTiles * sizeof(Mask) == 47 * 1024);
+static_assert(kernels::cuda_nms_tiles(kernels::cuda_nms_max_boxes()) <= kernels::kCudaNmsMaxTiles);
 
 // order: (n), order[i] = i; the values the radix sort carries along with the scores.
 __global__ void iota_kernel(int64_t* order, int64_t n) {
@@ -227,11 +231,10 @@ int64_t nms_on_device(const Tensor& boxes, const Tensor& scores, const int64_t* 
                       const Tensor& keep, const char* kernel) {
   const int64_t n = boxes.size(0);
   if (n == 0) return 0;
-  const int64_t tiles = (n + kTile - 1) / kTile;
-  MASKDET_CHECK(tiles <= kMaxTiles, kernel, ": the CUDA kernel handles at most ", kMaxTiles * kTile,
-                " boxes (its scan keeps one bit per box in shared memory), got ", n);
-  static_assert(kMaxTiles * kTile <= INT_MAX);  // CUB's item count is an int below
-  const size_t mask_bytes = static_cast<size_t>(n) * tiles * sizeof(Mask);
+  kernels::check_cuda_nms_box_count(n, kernel);
+  static_assert(kernels::cuda_nms_max_boxes() <= INT_MAX);  // CUB's item count is an int below
+  const int64_t tiles = kernels::cuda_nms_tiles(n);
+  const size_t mask_bytes = static_cast<size_t>(kernels::cuda_nms_mask_bytes(n));
 
   cudaStream_t stream = current_stream();
   const T* score_ptr = scores.data_ptr<T>();
@@ -240,14 +243,19 @@ int64_t nms_on_device(const Tensor& boxes, const Tensor& scores, const int64_t* 
                                                        static_cast<const int64_t*>(nullptr),
                                                        static_cast<int64_t*>(nullptr), static_cast<int>(n), 0,
                                                        static_cast<int>(sizeof(T) * 8), stream));
-  // One workspace, carved into: sorted scores (n) T, iota (n) and order (n) int64, the mask,
-  // num_kept (1) int64 and CUB's scratch.
+  // One scratch block, carved into: sorted scores (n) T, iota (n) and order (n) int64, the
+  // mask, num_kept (1) int64 and CUB's scratch.
   const size_t index_bytes = align_up(n * sizeof(int64_t));
   const size_t sizes[] = {align_up(n * sizeof(T)), index_bytes, index_bytes, align_up(mask_bytes),
                           align_up(sizeof(int64_t)), align_up(sort_bytes)};
   size_t total = 0;
   for (size_t s : sizes) total += s;
-  char* base = static_cast<char*>(workspace(total));
+  // Not the context's workspace(), which only grows: one large call would leave up to a 1 GiB
+  // mask held for good. This block goes back to the caching allocator when the call returns
+  // (the kernels are done by then: num_kept is waited for), for any allocation to reuse, and
+  // empty_cache or the out-of-memory retry to release.
+  const Tensor scratch = empty({static_cast<int64_t>(total)}, boxes.options().with_dtype(DType::UInt8));
+  char* base = static_cast<char*>(scratch.raw_data());
   char* parts[6];
   for (int k = 0; k < 6; ++k) {
     parts[k] = base;
@@ -284,6 +292,8 @@ int64_t nms_on_device(const Tensor& boxes, const Tensor& scores, const int64_t* 
 
 void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
   kernels::check_box_iou_args(a, b, out, Backend::Cuda);
+  // The tensors' GPU must be current: the stream and the kernels belong to it.
+  DeviceGuard guard(out.device().index);
   dispatch_floating(out.dtype(), "box_iou", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = a.size(0), m = b.size(0);
@@ -296,6 +306,7 @@ void box_iou(const Tensor& a, const Tensor& b, const Tensor& out) {
 
 void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double, 4> weights, const Tensor& deltas) {
   kernels::check_box_coder_args("encode_boxes", anchors, "anchors", boxes, "boxes", deltas, "deltas", Backend::Cuda);
+  DeviceGuard guard(deltas.device().index);
   dispatch_floating(deltas.dtype(), "encode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = deltas.size(0);
@@ -309,6 +320,7 @@ void encode_boxes(const Tensor& anchors, const Tensor& boxes, std::array<double,
 void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double, 4> weights, double max_log_scale,
                   const Tensor& boxes) {
   kernels::check_box_coder_args("decode_boxes", anchors, "anchors", deltas, "deltas", boxes, "boxes", Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "decode_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t n = boxes.size(0);
@@ -322,6 +334,7 @@ void decode_boxes(const Tensor& anchors, const Tensor& deltas, std::array<double
 
 void clip_boxes(const Tensor& boxes, double height, double width) {
   kernels::check_clip_boxes_args(boxes, Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "clip_boxes", [&](auto zero) {
     using T = decltype(zero);
     const int64_t coords = boxes.numel();
@@ -334,6 +347,7 @@ void clip_boxes(const Tensor& boxes, double height, double width) {
 
 void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const Tensor& keep, int64_t& num_kept) {
   kernels::check_nms_args(boxes, scores, keep, "nms", Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, nullptr, iou_threshold, keep, "nms");
@@ -346,6 +360,7 @@ void nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, const 
 void batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& labels, double iou_threshold,
                  const Tensor& keep, int64_t& num_kept) {
   kernels::check_batched_nms_args(boxes, scores, labels, keep, Backend::Cuda);
+  DeviceGuard guard(boxes.device().index);
   dispatch_floating(boxes.dtype(), "batched_nms", [&](auto zero) {
     using T = decltype(zero);
     num_kept = nms_on_device<T>(boxes, scores, labels.data_ptr<int64_t>(), iou_threshold, keep, "batched_nms");

@@ -3,8 +3,9 @@
 // cuda/kernels/strided.cuh).
 //
 // Index values are validated first, by a kernel that records the first (row-major) bad
-// position with atomicMin; the host reads it back (the one synchronisation these kernels cost)
-// and raises the CPU's error, naming the value and its position, before anything is written.
+// position with atomicMin (cuda/kernels/bad_position.cuh); the host reads it back (the one
+// synchronisation these kernels cost) and raises the CPU's error, naming the value and its
+// position, before anything is written.
 //
 // The backwards add without atomics, each output element summing its contributions in the
 // CPU's order, so both backends agree bit for bit:
@@ -18,6 +19,7 @@
 // Programming Guide on atomicMin.
 #include <cub/device/device_radix_sort.cuh>
 
+#include "cuda/kernels/bad_position.cuh"
 #include "cuda/kernels/nn_common.cuh"
 #include "tensor/creation.h"
 #include "tensor/kernels/index.h"
@@ -27,8 +29,6 @@ namespace maskdet::cuda {
 
 namespace {
 
-constexpr unsigned long long kNoBadPosition = ~0ull;
-
 __global__ void find_bad_index_kernel(const int64_t* __restrict__ index,  // any shape and strides
                                       StridedOffsets<1> offsets, int64_t count, int64_t size,
                                       unsigned long long* __restrict__ first_bad) {
@@ -37,7 +37,7 @@ __global__ void find_bad_index_kernel(const int64_t* __restrict__ index,  // any
     int64_t off[1];
     offsets.at(p, off);
     const int64_t v = index[off[0]];
-    if (v < 0 || v >= size) atomicMin(first_bad, static_cast<unsigned long long>(p));
+    if (v < 0 || v >= size) flag_bad_position(first_bad, p);
   }
 }
 
@@ -48,17 +48,14 @@ void check_index_values(const Tensor& index, int64_t size, int64_t dim, const Sh
   const int64_t count = index.numel();
   if (count == 0) return;
   DeviceGuard guard(index.device().index);
-  const cudaStream_t stream = current_stream();
-  const Tensor first_bad = empty({1}, index.options());  // holds an unsigned long long
-  CUDA_CHECK(cudaMemsetAsync(first_bad.raw_data(), 0xff, sizeof(unsigned long long), stream));
+  const BadPositionFlag first_bad(index.device());
   const StridedOffsets<1> offsets = make_strided_offsets<1>(index.shape(), {&index.strides()}, kernel);
-  find_bad_index_kernel<<<blocks_for(count), kThreadsPerBlock, 0, stream>>>(
-      index.data_ptr<int64_t>(), offsets, count, size, static_cast<unsigned long long*>(first_bad.raw_data()));
+  find_bad_index_kernel<<<blocks_for(count), kThreadsPerBlock, 0, current_stream()>>>(
+      index.data_ptr<int64_t>(), offsets, count, size, first_bad.get());
   CUDA_CHECK_LAUNCH();
-  unsigned long long bad = kNoBadPosition;
-  maskdet::cuda::memcpy(&bad, first_bad.raw_data(), sizeof bad, CopyKind::DeviceToHost);
-  if (bad == kNoBadPosition) return;
-  const Shape where = kernels::unravel_position(static_cast<int64_t>(bad), index.shape());
+  const int64_t bad = first_bad.read();
+  if (bad < 0) return;
+  const Shape where = kernels::unravel_position(bad, index.shape());
   int64_t offset = 0;
   for (int64_t d = 0; d < index.dim(); ++d) offset += where[d] * index.strides()[d];
   int64_t value = 0;

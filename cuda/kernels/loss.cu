@@ -68,6 +68,8 @@ template <LossKind kKind>
 void pointwise_loss(const char* kernel, const Tensor& pred, const Tensor& target, const Tensor& weight,
                     const Tensor& loss, const Tensor& grad, const LossParams& params) {
   kernels::check_loss_args(kernel, pred, target, weight, loss, grad, Backend::Cuda);
+  // The tensors' GPU must be current: the stream the launcher uses belongs to it.
+  DeviceGuard guard(pred.device().index);
   dispatch_floating(pred.dtype(), kernel, [&](auto zero) {
     using T = decltype(zero);
     const T* wp = weight.defined() ? weight.data_ptr<T>() : nullptr;

@@ -72,14 +72,13 @@ void anchor_targets(const Tensor& matches, const Tensor& labels, const Tensor& b
     std::fill(cls, cls + n * k, T(0));
     for (int64_t a = 0; a < n; ++a) {
       const int64_t b = match[a];
-      MASKDET_CHECK(b >= kMatchIgnore && b < m, "anchor_targets: anchor ", a, " is matched to box ", b, " of ", m);
+      kernels::check_anchor_match(a, b, m);
       weight[a] = b == kMatchIgnore ? T(0) : T(1);
       fg[a] = b >= 0 ? T(1) : T(0);
       const T* source = b >= 0 ? box + 4 * b : anchor + 4 * a;
       std::copy(source, source + 4, matched + 4 * a);
       if (b < 0) continue;
-      MASKDET_CHECK(label[b] >= 0 && label[b] < k, "anchor_targets: label ", label[b], " of box ", b,
-                    " is outside [0, ", k, ")");
+      kernels::check_box_label(label[b], b, k);
       cls[a * k + label[b]] = T(1);
     }
   });

@@ -98,8 +98,9 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& weight, const T
   });
 }
 
+// eps goes unused: save_invstd already holds 1 / sqrt(var + eps).
 void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                         const Tensor& save_invstd, const Tensor& grad_x, const Tensor& grad_weight,
+                         const Tensor& save_invstd, double /*eps*/, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias) {
   const BatchNormLayout l = kernels::check_batch_norm_backward_args(
       grad_out, x, weight, save_mean, save_invstd, grad_x, grad_weight, grad_bias, Backend::Cpu);

@@ -35,8 +35,9 @@ MASKDET_KERNEL(match_anchors,
 // matches: (A) int64 as match_anchors writes them; labels: (M) int64; boxes: (M, 4); anchors,
 // matched_boxes: (A, 4); class_targets: (A, K); anchor_weights, foreground: (A). The float
 // tensors share one dtype; every tensor is contiguous. Overwrites the four outputs.
-// A label outside [0, K): the CPU kernel throws, naming it; the CUDA kernel, which cannot, leaves
-// that anchor's class row at 0 (callers check labels where they are made, on the host).
+// A match outside [kMatchIgnore, M), or a matched box's label outside [0, K): both backends throw,
+// naming the first such anchor in index order, and leave the outputs partly written. The CUDA
+// kernel finds out on the device, so it costs one stream synchronisation per call.
 MASKDET_KERNEL(anchor_targets,
                (const Tensor& matches, const Tensor& labels, const Tensor& boxes, const Tensor& anchors,
                 const Tensor& class_targets, const Tensor& anchor_weights, const Tensor& foreground,

@@ -1,6 +1,8 @@
 // The argument checks of the anchor-matching kernels (tensor/kernels/anchor_matching.h), for
-// both backends (tensor/kernels/kernel_checks.h says how they share them).
+// both backends (tensor/kernels/kernel_checks.h says how they share them), and the range checks
+// of anchor_targets' match and label values, which both backends raise in these words.
 #pragma once
+#include "tensor/kernels/anchor_matching.h"
 #include "tensor/kernels/kernel_checks.h"
 
 namespace maskdet::kernels {
@@ -57,6 +59,18 @@ inline void check_anchor_targets_args(const Tensor& matches, const Tensor& label
   check_matching_operand(anchor_weights, {a}, dtype, device, kernel, "anchor_weights", backend);
   check_matching_operand(foreground, {a}, dtype, device, kernel, "foreground", backend);
   check_matching_operand(matched_boxes, {a, 4}, dtype, device, kernel, "matched_boxes", backend);
+}
+
+// anchor_targets' value checks, anchor by anchor: its match is a box in [0, m) or a match code,
+// and a matched box's label is a class in [0, k). The CPU checks each anchor as it writes it; the
+// CUDA kernel flags the first bad anchor and the host then runs these on its values.
+inline void check_anchor_match(int64_t anchor, int64_t box, int64_t boxes) {
+  MASKDET_CHECK(box >= kMatchIgnore && box < boxes, "anchor_targets: anchor ", anchor, " is matched to box ", box,
+                " of ", boxes);
+}
+inline void check_box_label(int64_t label, int64_t box, int64_t classes) {
+  MASKDET_CHECK(label >= 0 && label < classes, "anchor_targets: label ", label, " of box ", box, " is outside [0, ",
+                classes, ")");
 }
 
 }  // namespace maskdet::kernels

@@ -46,17 +46,19 @@ MASKDET_KERNEL(batch_norm_forward_inference,
 //   grad_bias_c   = sum(grad_out)
 //   grad_weight_c = sum(grad_out * xhat)
 //   grad_x        = weight_c * invstd_c / M * (M * grad_out - grad_bias_c - xhat * grad_weight_c)
-// Any of grad_x, grad_weight, grad_bias may be undefined (not wanted). Sums accumulate in
-// double. Overwrites the defined outputs.
+// Any of grad_x, grad_weight, grad_bias may be undefined (not wanted). eps is the forward's:
+// the CPU reads invstd from save_invstd and never uses it, but cuDNN's backward asks for the
+// forward's epsilon. Sums accumulate in double. Overwrites the defined outputs.
 MASKDET_KERNEL(batch_norm_backward,
                (const Tensor& grad_out,     // (N, C, *spatial)
                 const Tensor& x,            // (N, C, *spatial)
                 const Tensor& weight,       // (C) or undefined
                 const Tensor& save_mean,    // (C), from the forward
                 const Tensor& save_invstd,  // (C), from the forward
+                double eps,                 // the forward's
                 const Tensor& grad_x,       // (N, C, *spatial) or undefined
                 const Tensor& grad_weight,  // (C) or undefined
                 const Tensor& grad_bias),   // (C) or undefined
-               x.device(), grad_out, x, weight, save_mean, save_invstd, grad_x, grad_weight, grad_bias)
+               x.device(), grad_out, x, weight, save_mean, save_invstd, eps, grad_x, grad_weight, grad_bias)
 
 }  // namespace maskdet

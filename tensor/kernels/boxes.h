@@ -33,7 +33,8 @@ MASKDET_KERNEL(clip_boxes, (const Tensor& boxes, double height, double width), b
 // Greedy non-maximum suppression: visits boxes by descending score (ties: lower index first)
 // and drops every box whose IoU with an already kept box is > iou_threshold.
 // boxes: (N, 4), scores: (N), keep: (N) int64. Writes the kept indices, by descending score,
-// to keep[0 .. num_kept) and sets num_kept; the rest of keep is left unspecified.
+// to keep[0 .. num_kept) and sets num_kept; the rest of keep is left unspecified. The CUDA
+// kernel takes at most cuda_nms_max_boxes() = 92,672 boxes (tensor/kernels/boxes_checks.h).
 MASKDET_KERNEL(nms,
                (const Tensor& boxes, const Tensor& scores, double iou_threshold, const Tensor& keep,
                 int64_t& num_kept),

@@ -1,7 +1,10 @@
 // The argument checks of the box kernels (tensor/kernels/boxes.h), for both backends
 // (tensor/kernels/kernel_checks.h says how they share them). The CUDA kernels check devices, and
-// the box and coder kernels the operands' dtypes, after the shapes.
+// the box and coder kernels the operands' dtypes, after the shapes. Last, the CUDA NMS's limit on
+// the box count, host code kept here so that the CPU tests can check it.
 #pragma once
+#include <cstdint>
+
 #include "tensor/kernels/kernel_checks.h"
 
 namespace maskdet::kernels {
@@ -79,6 +82,41 @@ inline void check_batched_nms_args(const Tensor& boxes, const Tensor& scores, co
                 "batched_nms: labels must be a contiguous int64 (", boxes.size(0), ") tensor, got ",
                 dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
   check_device(labels, boxes.device(), "batched_nms", "labels", backend);
+}
+
+// ---- the CUDA NMS's box limit (cuda/kernels/boxes.cu) ----
+// The CUDA NMS fills its whole IoU bitmask before the scan: one 64-bit word per box and 64-box
+// column tile, n * ceil(n / 64) * 8 bytes (about n^2 / 8), and the scan keeps one word per tile
+// in 47 KiB of shared memory. The shared memory alone would allow 385,024 boxes, whose mask takes
+// 17 GiB; the mask is capped at 1 GiB instead, 92,672 boxes. RetinaNet's post-processing hands it
+// at most 1000 candidates per level by default (5000 boxes, a 3 MB mask).
+constexpr int64_t kCudaNmsTile = 64;                        // boxes per mask word
+constexpr int64_t kCudaNmsMaxTiles = 47 * 1024 / 8;         // words the scan's shared memory holds
+constexpr int64_t kCudaNmsMaxMaskBytes = int64_t{1} << 30;  // 1 GiB
+
+constexpr int64_t cuda_nms_tiles(int64_t n) { return (n + kCudaNmsTile - 1) / kCudaNmsTile; }
+// For n up to the limit below (larger n could overflow).
+constexpr int64_t cuda_nms_mask_bytes(int64_t n) { return n * cuda_nms_tiles(n) * 8; }
+
+// The largest n whose mask fits kCudaNmsMaxMaskBytes and whose tiles fit the scan (a binary
+// search: the mask grows with n).
+constexpr int64_t cuda_nms_max_boxes() {
+  int64_t lo = 0, hi = kCudaNmsMaxTiles * kCudaNmsTile;
+  while (lo < hi) {
+    const int64_t mid = hi - (hi - lo) / 2;
+    if (cuda_nms_mask_bytes(mid) <= kCudaNmsMaxMaskBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+inline void check_cuda_nms_box_count(int64_t n, const char* kernel) {
+  constexpr int64_t max_boxes = cuda_nms_max_boxes();
+  // In double: n * tiles overflows int64 for n past about 2^34.
+  const double mask_gib = static_cast<double>(n) * static_cast<double>(cuda_nms_tiles(n)) * 8 / (1 << 30);
+  MASKDET_CHECK(n <= max_boxes, kernel, ": the CUDA kernel handles at most ", max_boxes,
+                " boxes (its IoU bitmask of n * ceil(n / 64) 64-bit words is capped at 1 GiB), got ", n,
+                ", whose mask would take ", mask_gib, " GiB; keep fewer candidates or run NMS on the CPU");
 }
 
 }  // namespace maskdet::kernels

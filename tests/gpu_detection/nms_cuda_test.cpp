@@ -2,15 +2,18 @@
 // keep the SAME indices in the SAME order as the CPU's greedy loop, for box counts on both
 // sides of the 64-box tiles of the bitmask (1 .. 3000), tied scores, signed zeros, all boxes
 // overlapping, disjoint boxes, IoU exactly at the threshold, suppression chains that cross
-// tiles, empty inputs and several labels. Comparisons are exact: no tolerance.
+// tiles, empty inputs and several labels. Comparisons are exact: no tolerance. Also the box
+// limit (the bitmask is capped at 1 GiB) and the scratch each call gives back to the allocator.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "cuda/allocator.h"
 #include "detection_gpu_util.h"
 #include "tensor/kernels/boxes.h"
+#include "tensor/kernels/boxes_checks.h"
 
 namespace maskdet::test {
 namespace {
@@ -225,7 +228,7 @@ TEST(NmsCuda, EmptyInput) {
   }
 }
 
-// The scratch buffers come from the shared workspace, which grows and is reused: alternate
+// The scratch block comes from the caching allocator, which reuses freed blocks: alternate
 // sizes and expect every call to give its CPU answer.
 TEST(NmsCuda, RepeatedCallsOfDifferentSizesStayCorrect) {
   MASKDET_REQUIRE_GPU();
@@ -249,6 +252,25 @@ TEST(NmsCuda, TenThousandBoxesMatchCpu) {
   for (int64_t& l : labels) l = static_cast<int64_t>(gen.uniform() * 3);
   expect_same_keep(boxes, scores, Tensor(), 0.5);
   expect_same_keep(boxes, scores, labels_tensor(labels), 0.5);
+}
+
+// The scratch (a 12.5 MB mask here) goes back to the allocator when the call returns: nothing
+// stays allocated for it, unlike the context's workspace, which never shrinks.
+TEST(NmsCuda, GivesItsScratchBack) {
+  MASKDET_REQUIRE_GPU();
+  const int64_t n = 10000;
+  Generator gen(10001);
+  const Tensor boxes = on_gpu(boxes_tensor(clustered_boxes(n, gen), DType::Float32));
+  const Tensor scores = on_gpu(random_scores(n, gen, 0, DType::Float32));
+  const Tensor keep = gpu_empty({n}, DType::Int64);
+  cuda::synchronize();
+  const size_t before = cuda::allocator_stats(0).allocated_bytes;
+  cuda::reset_peak_allocated(0);
+  int64_t kept = -1;
+  cuda::nms(boxes, scores, 0.5, keep, kept);
+  const cuda::AllocatorStats after = cuda::allocator_stats(0);
+  EXPECT_EQ(after.allocated_bytes, before) << after.str();
+  EXPECT_GE(after.peak_allocated_bytes, before + kernels::cuda_nms_mask_bytes(n)) << "the mask was allocated";
 }
 
 TEST(BatchedNmsCuda, MatchesCpuWithSeveralLabels) {
@@ -316,11 +338,15 @@ TEST(NmsCuda, ChecksNameTheOffendingArgument) {
                         "labels must be a contiguous int64 (5) tensor, got float32 (5)");
   EXPECT_ERROR_CONTAINS(cuda::batched_nms(boxes, scores, empty({5}, {DType::Int64}), 0.5, keep, kept),
                         "labels is on cpu");
-  // Beyond the scan's shared-memory bitmap: 47 KiB of 64-bit words, one per tile of 64 boxes.
-  const int64_t too_many = 47 * 1024 / 8 * 64 + 1;
+  // Beyond the 1 GiB bitmask (tensor/kernels/boxes_checks.h), before anything is allocated.
+  const int64_t too_many = kernels::cuda_nms_max_boxes() + 1;
   EXPECT_ERROR_CONTAINS(cuda::nms(on_gpu(zeros({too_many, 4})), on_gpu(zeros({too_many})), 0.5,
                                   gpu_empty({too_many}, DType::Int64), kept),
-                        "handles at most 385024 boxes");
+                        "nms: the CUDA kernel handles at most 92672 boxes");
+  EXPECT_ERROR_CONTAINS(cuda::batched_nms(on_gpu(zeros({too_many, 4})), on_gpu(zeros({too_many})),
+                                          on_gpu(zeros({too_many}, {DType::Int64})), 0.5,
+                                          gpu_empty({too_many}, DType::Int64), kept),
+                        "batched_nms: the CUDA kernel handles at most 92672 boxes");
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // the saved statistics and the running-statistics update (unbiased variance, momentum as
 // cuDNN's exponential average factor), inference forward, and the backward, for 2-D and 4-D
 // inputs, with and without affine parameters or running statistics, float32 (1e-4) and float64
-// (1e-10). eps is 0.1 throughout, far from the 1e-5 the CUDA backward hands cuDNN, so a
-// backward that recomputed the statistics with that epsilon would fail here.
+// (1e-10). eps is 0.1 throughout, far from the usual 1e-5, and the backwards get the forward's
+// (as cuDNN asks), so a backward that got or used another epsilon would fail here.
 #include <string>
 #include <vector>
 
@@ -61,22 +61,22 @@ void check_training(const Shape& shape, DType dtype, const Options& o) {
   // Each backend's backward gets its own forward's saved statistics, as in a real step.
   const Tensor grad_out = randn_as(shape, dtype, 106);
   Tensor gx = empty(shape, cpu_of(dtype)), gw = empty({c}, cpu_of(dtype)), gb = empty({c}, cpu_of(dtype));
-  cpu::batch_norm_backward(grad_out, x, weight, mean, invstd, gx, gw, gb);
+  cpu::batch_norm_backward(grad_out, x, weight, mean, invstd, kEps, gx, gw, gb);
   Tensor gx_gpu = empty_gpu(shape, dtype), gw_gpu = empty_gpu({c}, dtype), gb_gpu = empty_gpu({c}, dtype);
-  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, gx_gpu, gw_gpu,
-                            gb_gpu);
+  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, kEps, gx_gpu,
+                            gw_gpu, gb_gpu);
   EXPECT_TRUE(gpu_near(gx_gpu, gx, rel)) << "grad_x";
   EXPECT_TRUE(gpu_near(gw_gpu, gw, rel)) << "grad_weight";
   EXPECT_TRUE(gpu_near(gb_gpu, gb, rel)) << "grad_bias";
 
   // Only some gradients wanted: the others are undefined and the wanted ones still right.
   Tensor gx_only = empty_gpu(shape, dtype);
-  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, gx_only,
-                            Tensor(), Tensor());
+  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, kEps,
+                            gx_only, Tensor(), Tensor());
   EXPECT_TRUE(gpu_near(gx_only, gx, rel)) << "grad_x alone";
   Tensor gw_only = empty_gpu({c}, dtype), gb_only = empty_gpu({c}, dtype);
-  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, Tensor(),
-                            gw_only, gb_only);
+  cuda::batch_norm_backward(on_gpu(grad_out), on_gpu(x), gpu_or_none(weight), mean_gpu, invstd_gpu, kEps,
+                            Tensor(), gw_only, gb_only);
   EXPECT_TRUE(gpu_near(gw_only, gw, rel)) << "grad_weight without grad_x";
   EXPECT_TRUE(gpu_near(gb_only, gb, rel)) << "grad_bias without grad_x";
 }
@@ -157,7 +157,7 @@ TEST_F(BatchNormGpu, BackwardOfEmptyBatchGivesZeroParameterGradients) {
     const Tensor x = empty_gpu({0, 3, 4, 4}, dtype);
     Tensor gw = on_gpu(full({3}, 9.0, cpu_of(dtype))), gb = on_gpu(full({3}, 9.0, cpu_of(dtype)));
     cuda::batch_norm_backward(x, x, on_gpu(ones({3}, cpu_of(dtype))), on_gpu(zeros({3}, cpu_of(dtype))),
-                              on_gpu(ones({3}, cpu_of(dtype))), empty_gpu({0, 3, 4, 4}, dtype), gw, gb);
+                              on_gpu(ones({3}, cpu_of(dtype))), kEps, empty_gpu({0, 3, 4, 4}, dtype), gw, gb);
     EXPECT_TRUE(gpu_equal(gw, zeros({3}, cpu_of(dtype))));
     EXPECT_TRUE(gpu_equal(gb, zeros({3}, cpu_of(dtype))));
     Tensor out = empty_gpu({0, 3, 4, 4}, dtype);
@@ -180,6 +180,9 @@ TEST_F(BatchNormGpu, RejectsWhatTheCpuRejects) {
                         "weight has shape");
   EXPECT_ERROR_CONTAINS(cuda::batch_norm_forward_inference(x, Tensor(), Tensor(), on_cpu(m), s, 1e-5, out4),
                         "running_mean is on cpu");
+  // The backward checks the epsilon it hands cuDNN as the forwards do.
+  EXPECT_ERROR_CONTAINS(cuda::batch_norm_backward(x, x, Tensor(), m, s, -1.0, out4, Tensor(), Tensor()),
+                        "batch_norm_backward: eps -1 is below cuDNN's minimum");
 }
 
 }  // namespace

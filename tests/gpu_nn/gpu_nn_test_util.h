@@ -10,7 +10,6 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
-#include <string>
 
 #include "cuda/context.h"
 #include "gpu_test_util.h"
@@ -59,12 +58,6 @@ inline ::testing::AssertionResult gpu_near(const Tensor& gpu, const Tensor& cpu,
 // Exact agreement, NaN matching NaN.
 inline ::testing::AssertionResult gpu_equal(const Tensor& gpu, const Tensor& cpu) {
   return tensors_near(on_cpu(gpu), cpu, 0.0, 0.0);
-}
-
-// An error message without its " (file:line)" suffix, so the two backends' can be compared.
-inline std::string without_location(const std::string& message) {
-  const size_t at = message.rfind(" (");
-  return at == std::string::npos ? message : message.substr(0, at);
 }
 
 }  // namespace maskdet::test

@@ -2,6 +2,7 @@
 // the per-anchor loss targets made from its matches (tensor/kernels/anchor_matching.h).
 #include "retinanet/anchors.h"
 #include "retinanet/matcher.h"
+#include "tensor/kernels/anchor_matching_checks.h"
 #include "test_util.h"
 
 namespace maskdet {
@@ -95,6 +96,21 @@ void expect_throws_with(Fn fn, const std::string& part) {
   }
 }
 
+// The value checks both backends raise (the CUDA kernel on the values of the anchor it flags):
+// the two match codes and every box index pass, anything else names the anchor; labels pass in
+// [0, K).
+TEST(AnchorTargets, ValueChecksAcceptMatchCodesAndBoxesOnly) {
+  for (int64_t match : {kMatchIgnore, kMatchBackground, int64_t{0}, int64_t{1}})
+    EXPECT_NO_THROW(kernels::check_anchor_match(5, match, 2)) << match;
+  expect_throws_with([] { kernels::check_anchor_match(5, -3, 2); },
+                     "anchor_targets: anchor 5 is matched to box -3 of 2");
+  expect_throws_with([] { kernels::check_anchor_match(5, 2, 2); }, "anchor 5 is matched to box 2 of 2");
+  expect_throws_with([] { kernels::check_anchor_match(0, 0, 0); }, "anchor 0 is matched to box 0 of 0");
+  for (int64_t label : {0, 2}) EXPECT_NO_THROW(kernels::check_box_label(label, 1, 3)) << label;
+  expect_throws_with([] { kernels::check_box_label(-1, 1, 3); }, "anchor_targets: label -1 of box 1 is outside [0, 3)");
+  expect_throws_with([] { kernels::check_box_label(3, 0, 3); }, "label 3 of box 0 is outside [0, 3)");
+}
+
 // The four outputs of kernels::anchor_targets for one image: 4 anchors, 2 boxes, 3 classes.
 struct Targets {
   Tensor cls, weights, fg, matched;
@@ -134,6 +150,9 @@ TEST(AnchorTargets, NoBoxesAndBadInputs) {
   EXPECT_EQ(none.weights.to_vector<double>(), (std::vector<double>{1, 1}));
   expect_throws_with([] { anchor_targets_of({0, 1}, {0, 3}, DType::Float32); }, "label 3 of box 1 is outside [0, 3)");
   expect_throws_with([] { anchor_targets_of({0, 2}, {0, 1}, DType::Float32); }, "anchor 1 is matched to box 2 of 2");
+  // The first bad anchor in index order, whichever of the two checks it fails.
+  expect_throws_with([] { anchor_targets_of({0, 1, 7, 0}, {0, 4}, DType::Float32); },
+                     "label 4 of box 1 is outside [0, 3)");
   expect_throws_with(
       [] {
         kernels::match_anchors(zeros({2, 3}), 0.5, 0.4, true, empty({4}, {DType::Int64}));

@@ -1,5 +1,7 @@
-// Box kernels: IoU by hand, coder round trip, NMS edge cases (> 64 boxes, ties, all overlapping, empty).
+// Box kernels: IoU by hand, coder round trip, NMS edge cases (> 64 boxes, ties, all overlapping, empty),
+// and the CUDA NMS's box limit, which is host code.
 #include "retinanet/box_ops.h"
+#include "tensor/kernels/boxes_checks.h"
 #include "test_util.h"
 
 namespace maskdet {
@@ -92,6 +94,28 @@ TEST(Boxes, BatchedNmsOnlySuppressesWithinAClass) {
 TEST(Boxes, BadShapesAreClearErrors) {
   EXPECT_THROW(box_iou(zeros({3, 5}, {DType::Float64}), boxes_of({0, 0, 1, 1})), Error);
   EXPECT_THROW(nms(boxes_of({0, 0, 1, 1}), zeros({2}, {DType::Float64}), 0.5), Error);
+}
+
+// The CUDA NMS's bitmask is n * ceil(n / 64) 64-bit words: the limit is the last n within 1 GiB,
+// RetinaNet's 5 x 1000 candidates are far below it, and the error names the limit and the size.
+TEST(Boxes, CudaNmsBoxLimitCapsTheMaskAtOneGiB) {
+  using namespace kernels;
+  EXPECT_EQ(cuda_nms_mask_bytes(1), 8);
+  EXPECT_EQ(cuda_nms_mask_bytes(64), 64 * 8);
+  EXPECT_EQ(cuda_nms_mask_bytes(65), 65 * 2 * 8);
+  EXPECT_EQ(cuda_nms_mask_bytes(5000), 5000 * 79 * 8);
+  const int64_t max_boxes = cuda_nms_max_boxes();
+  EXPECT_EQ(max_boxes, 92672);  // 1448 full tiles
+  EXPECT_LE(cuda_nms_mask_bytes(max_boxes), kCudaNmsMaxMaskBytes);
+  EXPECT_GT(cuda_nms_mask_bytes(max_boxes + 1), kCudaNmsMaxMaskBytes);
+  EXPECT_LE(cuda_nms_tiles(max_boxes), kCudaNmsMaxTiles);
+  for (int64_t n : {int64_t{1}, int64_t{5000}, max_boxes}) EXPECT_NO_THROW(check_cuda_nms_box_count(n, "nms")) << n;
+  EXPECT_ERROR_CONTAINS(check_cuda_nms_box_count(max_boxes + 1, "batched_nms"),
+                        "batched_nms: the CUDA kernel handles at most 92672 boxes");
+  // The old limit of the scan's shared memory, whose mask would have been 17 GiB.
+  EXPECT_ERROR_CONTAINS(check_cuda_nms_box_count(385024, "nms"), "got 385024, whose mask would take 17.2578 GiB");
+  // Far past where n * tiles overflows int64: still a clear error.
+  EXPECT_ERROR_CONTAINS(check_cuda_nms_box_count(int64_t{1} << 40, "nms"), "got 1099511627776");
 }
 
 }  // namespace
