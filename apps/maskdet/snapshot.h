@@ -28,6 +28,7 @@ struct SnapshotInfo {
 };
 
 struct Snapshot {
+  std::string path;  // the file it was read from
   SnapshotInfo info;
   std::map<std::string, Tensor> model;      // without the "model." prefix
   optim::StateDict optimizer;               // without the "optimizer." prefix
@@ -39,6 +40,12 @@ void save_snapshot(const std::string& path, const nn::Module& model, const optim
 
 // Throws maskdet::Error naming the file when it is not a maskdet snapshot.
 Snapshot load_snapshot(const std::string& path);
+
+// Loads the snapshot's model weights into `model`, built from the snapshot's settings. When they
+// do not fit (keys missing or unexpected, other shapes or dtypes: a damaged file, or one from
+// another version of maskdet) throws maskdet::Error whose first line names the file and counts
+// what differs, the keys listed below it.
+void load_snapshot_model(nn::Module& model, const Snapshot& snapshot);
 
 // `path` itself when it is a file; for a folder, its newest epoch snapshot (highest epoch number).
 std::string resolve_snapshot(const std::string& path);

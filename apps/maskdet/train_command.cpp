@@ -3,6 +3,7 @@
 #include <iostream>
 #include <optional>
 
+#include "apps/data/counted.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
@@ -67,7 +68,7 @@ int train_command(const std::vector<std::string>& args) {
   auto model = std::make_shared<RetinaNet>(retinanet_config(settings, classes.size()));
   TrainerState state;
   if (snapshot) {
-    model->load_state_dict(snapshot->model);
+    load_snapshot_model(*model, *snapshot);
     default_generator().set_state(snapshot->info.rng_state);
     state = {snapshot->info.epoch, snapshot->info.step, settings.resume};
     std::cout << "resuming " << settings.resume << " after epoch " << state.epoch << " (optimiser step " << state.step
@@ -84,7 +85,8 @@ int train_command(const std::vector<std::string>& args) {
   model->to(device);
 
   const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr);
-  std::cout << "trained " << end.epoch << " epochs (" << end.step << " steps); last snapshot " << end.last_snapshot
+  std::cout << "trained " << data::counted(static_cast<size_t>(end.epoch), "epoch") << " ("
+            << data::counted(static_cast<size_t>(end.step), "step") << "); last snapshot " << end.last_snapshot
             << "; logs and training_curves.png in " << settings.snapshot_path << "\n";
   return 0;
 }

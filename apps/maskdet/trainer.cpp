@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/data/counted.h"
 #include "apps/data/data_loader.h"
 #include "apps/eval/report_plots.h"
 #include "apps/maskdet/png_file.h"
@@ -63,7 +64,7 @@ void update_curves_figure(const std::string& dir) {
     save_png((fs::path(dir) / "training_curves.png").string(),
              eval::training_curves_figure(TrainingLog::read_curves(dir)));
   } catch (const std::exception& e) {
-    std::cerr << "warning: could not draw the training curves: " << e.what() << "\n";
+    std::cerr << "warning: could not draw the training curves: " << without_source_locations(e.what()) << "\n";
   }
 }
 
@@ -126,9 +127,9 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   if (const int removed = remove_snapshots_after(s.snapshot_path, state.epoch))
     std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
                 static_cast<long long>(state.epoch), s.snapshot_path.c_str());
-  std::printf("training on %zu images (%lld steps of %lld per epoch), validating on %zu; %lld trainable parameters; "
-              "snapshots in %s\n",
-              data.train.images.size(), static_cast<long long>(steps_per_epoch), static_cast<long long>(s.batch_size),
+  std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
+              data::counted(data.train.images.size(), "image").c_str(),
+              data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
               validating ? data.validation.images.size() : size_t{0},
               static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
   std::fflush(stdout);
