@@ -85,6 +85,12 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
   return fields;
 }
 
+std::string_view without_byte_order_mark(std::string_view text) {
+  constexpr std::string_view kMark = "\xEF\xBB\xBF";
+  if (text.substr(0, kMark.size()) == kMark) text.remove_prefix(kMark.size());
+  return text;
+}
+
 std::string read_text_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   MASKDET_CHECK(in, "cannot open the ", what, " ", path);

@@ -1,7 +1,8 @@
 // Strict reading of the text fields annotation files are made of: whole-field numbers (no
 // trailing junk, no NaN or infinity, which std::stod would let through) and CSV lines split
 // as Python's csv module does for keras-retinanet's files (RFC 4180 quoting: "a,b" is one
-// field, "" inside quotes is a quote).
+// field, "" inside quotes is a quote). Lines are read as editors write them: "\n" or "\r\n",
+// and a UTF-8 byte-order mark (Windows editors put one first) is not part of the first line.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -22,9 +23,14 @@ std::optional<float> parse_coordinate(std::string_view field);
 // The fields of one line; nullopt when a quoted field is not closed.
 std::optional<std::vector<std::string>> split_csv_line(std::string_view line);
 
-// Calls f(line_number from 1, line without its "\n" or "\r\n") for each line of text.
+// `text` without a leading UTF-8 byte-order mark (EF BB BF).
+std::string_view without_byte_order_mark(std::string_view text);
+
+// Calls f(line_number from 1, line without its "\n" or "\r\n") for each line of text (after
+// a byte-order mark).
 template <class F>
 void for_each_line(std::string_view text, F&& f) {
+  text = without_byte_order_mark(text);
   size_t line_number = 0;
   while (!text.empty()) {
     const size_t end = text.find('\n');

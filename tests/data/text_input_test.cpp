@@ -1,0 +1,34 @@
+// Text files as users' editors leave them: a UTF-8 byte-order mark before the first CSV path or
+// class name is not part of it.
+#include <filesystem>
+
+#include "apps/data/keras_csv.h"
+#include "data/data_test_util.h"
+
+namespace maskdet::data {
+namespace {
+
+using test::throws_error_with;
+
+const std::string kBom = "\xEF\xBB\xBF";
+
+class TextInput : public test::TempDirTest {
+ protected:
+  Dataset read(const std::string& csv_text, const std::string& classes_path = "") {
+    LoadOptions o;
+    o.check_images = ImageCheck::None;
+    return read_keras_csv(write("ann.csv", csv_text), classes_path, o, report_);
+  }
+  LoadReport report_;
+};
+
+TEST_F(TextInput, AByteOrderMarkIsNotPartOfTheFirstPathOrClass) {
+  const Dataset d = read(kBom + "img/a.jpg,1,2,3,4,mask\n", write("classes.csv", kBom + "mask,0\nnoMask,1\n"));
+  ASSERT_EQ(d.images.size(), 1u);
+  EXPECT_EQ(d.images[0].image_path, path("img/a.jpg"));
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"mask", "noMask"}));
+  EXPECT_EQ(read_classes_file(write("list.txt", kBom + "mask\nnoMask\n")), (std::vector<std::string>{"mask", "noMask"}));
+}
+
+}  // namespace
+}  // namespace maskdet::data
