@@ -100,6 +100,8 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     MASKDET_CHECK(by_id.emplace(*id, name).second, where, ": class id ", *id, " is used twice ('", by_id[*id],
                   "' and '", name, "')");
   });
+  // An empty list would otherwise mean "take the classes from the data", silently.
+  MASKDET_CHECK(!by_id.empty(), source, ": holds no class names (one per line, or `name,id` rows)");
   std::vector<std::string> classes;
   for (const auto& [id, name] : by_id) {
     MASKDET_CHECK(id == static_cast<int64_t>(classes.size()), source, ": class ids must be 0..", by_id.size() - 1,

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -92,6 +93,10 @@ std::string_view without_byte_order_mark(std::string_view text) {
 }
 
 std::string read_text_file(const std::string& path, const char* what) {
+  // An ifstream opens a folder without complaint and reads nothing from it, which would pass for
+  // an empty file.
+  std::error_code ec;
+  MASKDET_CHECK(!std::filesystem::is_directory(path, ec), "the ", what, " ", path, " is a folder, not a file");
   std::ifstream in(path, std::ios::binary);
   MASKDET_CHECK(in, "cannot open the ", what, " ", path);
   std::ostringstream text;

@@ -42,7 +42,8 @@ void for_each_line(std::string_view text, F&& f) {
   }
 }
 
-// The whole file as bytes; throws maskdet::Error naming `what` and the path when unreadable.
+// The whole file as bytes; throws maskdet::Error naming `what` and the path when it is a folder
+// or unreadable.
 std::string read_text_file(const std::string& path, const char* what);
 
 }  // namespace maskdet::data

@@ -1,5 +1,6 @@
 // Text files as users' editors leave them: a UTF-8 byte-order mark before the first CSV path or
-// class name is not part of it.
+// class name is not part of it; --classes naming a folder or an empty file is an error, not an
+// absent list.
 #include <filesystem>
 
 #include "apps/data/keras_csv.h"
@@ -28,6 +29,15 @@ TEST_F(TextInput, AByteOrderMarkIsNotPartOfTheFirstPathOrClass) {
   EXPECT_EQ(d.images[0].image_path, path("img/a.jpg"));
   EXPECT_EQ(d.classes, (std::vector<std::string>{"mask", "noMask"}));
   EXPECT_EQ(read_classes_file(write("list.txt", kBom + "mask\nnoMask\n")), (std::vector<std::string>{"mask", "noMask"}));
+}
+
+TEST_F(TextInput, AClassesFileThatIsAFolderOrEmptyIsAnError) {
+  std::filesystem::create_directories(path("folder"));
+  EXPECT_TRUE(throws_error_with([&] { read("a.jpg,1,2,3,4,mask\n", path("folder")); }, {path("folder"), "folder"}));
+  EXPECT_TRUE(throws_error_with([&] { read("a.jpg,1,2,3,4,mask\n", write("empty.csv", "")); },
+                                {"empty.csv", "no class"}));
+  EXPECT_TRUE(throws_error_with([&] { read("a.jpg,1,2,3,4,mask\n", write("blank.csv", kBom + "\n  \n")); },
+                                {"blank.csv", "no class"}));
 }
 
 }  // namespace
