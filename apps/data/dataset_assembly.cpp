@@ -7,14 +7,17 @@
 #include <set>
 #include <sstream>
 
+#include "apps/data/text_fields.h"
 #include "tensor/error.h"
+#include "tensor/json.h"
 
 namespace maskdet::data {
 
 std::vector<std::string> discover_classes(const std::vector<NamedImage>& images) {
   std::set<std::string> names;
   for (const auto& image : images)
-    for (const auto& box : image.boxes) names.insert(box.class_name);
+    for (const auto& box : image.boxes)
+      if (json::is_valid_utf8(box.class_name)) names.insert(box.class_name);  // the others are refused per box
   return {names.begin(), names.end()};
 }
 
@@ -36,6 +39,7 @@ BoxAnnotation checked_box(const NamedBox& named, const std::map<std::string, int
                           const std::vector<std::string>& classes, PixelSize image, OutOfImagePolicy policy,
                           LoadReport& report) {
   const auto& w = named.where;
+  require_utf8(named.class_name, w, "the class name");
   MASKDET_CHECK(named.x2 > named.x1, w, ": x2 (", named.x2, ") must be greater than x1 (", named.x1, ")");
   MASKDET_CHECK(named.y2 > named.y1, w, ": y2 (", named.y2, ") must be greater than y1 (", named.y1, ")");
   const auto id = class_ids.find(named.class_name);

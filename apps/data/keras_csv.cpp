@@ -84,6 +84,7 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     const std::string where = source + ":" + std::to_string(line_number);
     if (plain_list) {
       const std::string name(trim(line));
+      require_utf8(name, where, "class name");
       MASKDET_CHECK(names.insert(name).second, where, ": class '", name, "' is listed twice");
       by_id.emplace(static_cast<int64_t>(by_id.size()), name);
       return;
@@ -93,6 +94,7 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     MASKDET_CHECK(fields->size() == 2, where, ": expected 2 columns 'class_name,id', got ", fields->size());
     const std::string name((trim((*fields)[0])));
     MASKDET_CHECK(!name.empty(), where, ": the class name is empty");
+    require_utf8(name, where, "class name");
     const auto id = parse_integer((*fields)[1]);
     MASKDET_CHECK(id.has_value(), where, ": class id '", (*fields)[1], "' is not an integer");
     MASKDET_CHECK(names.insert(name).second, where, ": class '", name, "' is listed twice");

@@ -1,8 +1,9 @@
 // Strict reading of the text fields annotation files are made of: whole-field numbers (no
-// trailing junk, no NaN or infinity, which std::stod would let through) and CSV lines split
-// as Python's csv module does for keras-retinanet's files (RFC 4180 quoting: "a,b" is one
-// field, "" inside quotes is a quote). Lines are read as editors write them: "\n" or "\r\n",
-// and a UTF-8 byte-order mark (Windows editors put one first) is not part of the first line.
+// trailing junk, no NaN or infinity, which std::stod would let through), CSV lines split as
+// Python's csv module does for keras-retinanet's files (RFC 4180 quoting: "a,b" is one field,
+// "" inside quotes is a quote), and text that must be UTF-8 (it ends up in JSON). Lines are read
+// as editors write them: "\n" or "\r\n", and a UTF-8 byte-order mark (Windows editors put one
+// first) is not part of the first line.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -45,5 +46,9 @@ void for_each_line(std::string_view text, F&& f) {
 // The whole file as bytes; throws maskdet::Error naming `what` and the path when it is a folder
 // or unreadable.
 std::string read_text_file(const std::string& path, const char* what);
+
+// Throws maskdet::Error "<where>: <what> '<text>' is not UTF-8 ..." unless `text` is well-formed
+// UTF-8; the message shows the offending bytes as \xHH.
+void require_utf8(std::string_view text, const std::string& where, const char* what);
 
 }  // namespace maskdet::data

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace maskdet::cli_test {
 
@@ -33,6 +34,51 @@ inline CommandResult run_maskdet(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+// A detector small enough to train in about a second on synthetic 64 px images (one step),
+// for the tests that need a snapshot but not a good one. The snapshot is still a real one:
+// ResNet-18 with its AdamW state, about 130 MB.
+inline const std::string kTinyTrainFlags =
+    "--epochs 1 --steps 1 --batch-size 2 --image-min-side 64 --image-max-side 64 --fpn-channels 8 "
+    "--val-fraction 0.25 --warmup-steps 0 --workers 0";
+
+// Whether every file parses as JSON with Python's json module (strict UTF-8): *.json whole,
+// *.jsonl line by line, *.safetensors its header and the JSON held in its metadata (config and
+// classes). Returns Python's complaint, or "" when all parse.
+inline std::string json_problems(const std::vector<std::string>& files) {
+  static const char* script =
+      "import json, struct, sys\n"
+      "for p in sys.argv[1:]:\n"
+      "    data = open(p, 'rb').read()\n"
+      "    try:\n"
+      "        if p.endswith('.safetensors'):\n"
+      "            n = struct.unpack('<Q', data[:8])[0]\n"
+      "            meta = json.loads(data[8:8 + n].decode('utf-8')).get('__metadata__', {})\n"
+      "            for key in ('config', 'classes'):\n"
+      "                json.loads(meta[key])\n"
+      "        elif p.endswith('.jsonl'):\n"
+      "            for line in data.decode('utf-8').splitlines():\n"
+      "                json.loads(line)\n"
+      "        else:\n"
+      "            json.loads(data.decode('utf-8'))\n"
+      "    except Exception as e:\n"
+      "        print(p + ': ' + repr(e))\n"
+      "        sys.exit(1)\n";
+  const std::string script_path = ::testing::TempDir() + "/maskdet_json_check.py";
+  std::ofstream(script_path) << script;
+  std::string command = "python3 '" + script_path + "'";
+  for (const auto& f : files) command += " '" + f + "'";
+  command += " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "cannot run python3";
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  const int status = pclose(pipe);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  return output.empty() ? "python3 failed" : output;
 }
 
 inline std::string read_file(const std::string& path) {

@@ -1,6 +1,6 @@
 // Text files as users' editors leave them: a UTF-8 byte-order mark before the first CSV path or
 // class name is not part of it; --classes naming a folder or an empty file is an error, not an
-// absent list.
+// absent list; a class name that is not UTF-8 is refused with its file and line.
 #include <filesystem>
 
 #include "apps/data/keras_csv.h"
@@ -38,6 +38,17 @@ TEST_F(TextInput, AClassesFileThatIsAFolderOrEmptyIsAnError) {
                                 {"empty.csv", "no class"}));
   EXPECT_TRUE(throws_error_with([&] { read("a.jpg,1,2,3,4,mask\n", write("blank.csv", kBom + "\n  \n")); },
                                 {"blank.csv", "no class"}));
+}
+
+TEST_F(TextInput, ClassNamesMustBeUtf8) {
+  EXPECT_TRUE(throws_error_with([&] { read("a.jpg,1,2,3,4,mask\nb.jpg,1,2,3,4,m\xe4sk\n"); },
+                                {"ann.csv:2", "UTF-8"}));
+  EXPECT_TRUE(throws_error_with([&] { read_classes_file(write("classes.txt", "mask\nno\xc3Mask\n")); },
+                                {"classes.txt:2", "UTF-8"}));
+  EXPECT_TRUE(throws_error_with([&] { read_classes_file(write("classes.csv", "mask,0\n\xff,1\n")); },
+                                {"classes.csv:2", "UTF-8"}));
+  // Beyond ASCII is fine.
+  EXPECT_EQ(read("a.jpg,1,2,3,4,m\xc3\xa1scara\n").classes, (std::vector<std::string>{"m\xc3\xa1scara"}));
 }
 
 }  // namespace

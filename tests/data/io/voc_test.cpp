@@ -1,6 +1,7 @@
 // Pascal VOC reading: one annotation from text, each malformed-XML and bad-value error naming
-// the file, line and element, the flat folder layout (with the image-name fallback), the
-// devkit layout with a split file, skip_bad, and load_dataset picking the layout by itself.
+// the file, line and element (a class name that is not UTF-8 among them), the flat folder
+// layout (with the image-name fallback), the devkit layout with a split file, skip_bad, and
+// load_dataset picking the layout by itself.
 #include "apps/data_io/load_dataset.h"
 #include "apps/data_io/voc_folders.h"
 #include "apps/data_io/voc_xml.h"
@@ -73,6 +74,14 @@ TEST(VocXml, EachErrorNamesTheFileLineAndElement) {
   EXPECT_TRUE(throws_error_with(
       [] { parse_voc_xml(voc("a.jpg", "", "<size>\n<width>-4</width></size>"), "s.xml"); },
       {"s.xml:5:", "<size>/<width>", "'-4'"}));
+}
+
+TEST(VocXml, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {
+  // Latin-1 "m\xe4sk": tinyxml2 passes the bytes through, and JSON has no spelling for them.
+  EXPECT_TRUE(throws_error_with([] { parse_voc_xml(voc("a.jpg", object("m\xe4sk", box(1, 1, 5, 5))), "u.xml"); },
+                                {"u.xml:5:", "<object>[1]/<name>", "m\\xE4sk", "not UTF-8"}));
+  EXPECT_EQ(parse_voc_xml(voc("a.jpg", object("m\xc3\xa1scara", box(1, 1, 5, 5))), "ok.xml").boxes[0].class_name,
+            "m\xc3\xa1scara");
 }
 
 TEST(VocXml, WrittenXmlReadsBack) {

@@ -1,0 +1,72 @@
+// Bad input through the `maskdet` program, as a new user meets it: a class name that is not
+// UTF-8 is refused with its file and line, and every JSON file the program writes parses, even
+// where an input file's name is not UTF-8. Tiny runs: seconds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "apps/data_io/synthetic_voc.h"
+#include "apps/maskdet/commands.h"
+#include "cli/cli_test_util.h"
+#include "data/data_test_util.h"
+
+namespace maskdet::cli_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BadData : public data::test::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    data::write_synthetic_voc(path("voc"), 8, 3);
+  }
+  CommandResult train(const std::string& extra = "") {
+    return run_maskdet("train --data " + path("voc") + " --snapshot-path " + path("run") + " " + kTinyTrainFlags + " " +
+                       extra);
+  }
+  void replace_in(const std::string& file, const std::string& from, const std::string& to) {
+    std::string text = read_file(path(file));
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " in " << file;
+    text.replace(at, from.size(), to);
+    std::ofstream(path(file), std::ios::binary) << text;
+  }
+};
+
+TEST_F(BadData, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {
+  replace_in("voc/annotations/5.xml", "<name>mask</name>", "<name>m\xe4sk</name>");  // Latin-1, not UTF-8
+  const CommandResult strict = train();
+  EXPECT_EQ(strict.exit_code, app::kExitFailure) << strict.output;
+  EXPECT_NE(strict.output.find("annotations/5.xml:9"), std::string::npos) << strict.output;
+  EXPECT_NE(strict.output.find("UTF-8"), std::string::npos) << strict.output;
+  EXPECT_FALSE(fs::exists(path("run/epoch_001.safetensors")));
+}
+
+TEST_F(BadData, EveryJsonFileTheProgramWritesParses) {
+  // A class name beyond ASCII (valid UTF-8), and an input file whose name is not UTF-8 at all
+  // (Linux file names are bytes): JSON has no spelling for those bytes, but must stay valid.
+  for (int i = 0; i < 8; ++i) {
+    std::string text = read_file(path("voc/annotations/" + std::to_string(i) + ".xml"));
+    for (size_t at = text.find("<name>noMask</name>"); at != std::string::npos; at = text.find("<name>noMask</name>"))
+      text.replace(at, 19, "<name>sin m\xc3\xa1scara \"\\</name>");
+    std::ofstream(path("voc/annotations/" + std::to_string(i) + ".xml"), std::ios::binary) << text;
+  }
+  ASSERT_EQ(train().exit_code, 0);
+  const std::string odd_name = path("photo_\xff\xfe.jpg");
+  fs::copy_file(path("voc/images/0.jpg"), odd_name);
+  const CommandResult evaluate = run_maskdet("evaluate --snapshot " + path("run") + " --out " + path("evaluation"));
+  ASSERT_EQ(evaluate.exit_code, 0) << evaluate.output;
+  const CommandResult detect =
+      run_maskdet("detect --snapshot " + path("run") + " --threshold 0 --out " + path("out") + " '" + odd_name + "'");
+  ASSERT_EQ(detect.exit_code, 0) << detect.output;
+  EXPECT_EQ(json_problems({path("run/epoch_001.safetensors"), path("run/epochs.jsonl"), path("evaluation/results.json"),
+                           path("out/detections.jsonl")}),
+            "");
+  EXPECT_NE(read_file(path("evaluation/results.json")).find("sin m\xc3\xa1scara"), std::string::npos)
+      << "valid UTF-8 is kept as it is";
+}
+
+}  // namespace
+}  // namespace maskdet::cli_test
