@@ -1,6 +1,8 @@
 // Bad input through the `maskdet` program, as a new user meets it: a class name that is not
-// UTF-8 is refused with its file and line, and every JSON file the program writes parses, even
-// where an input file's name is not UTF-8. Tiny runs: seconds.
+// UTF-8 is refused with its file and line; classes taken from the data are listed with their
+// box counts, and a look-alike of another (a typo) is warned about before training; every JSON
+// file the program writes parses, even where an input file's name is not UTF-8. Tiny runs:
+// seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -42,6 +44,17 @@ TEST_F(BadData, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {
   EXPECT_NE(strict.output.find("annotations/5.xml:9"), std::string::npos) << strict.output;
   EXPECT_NE(strict.output.find("UTF-8"), std::string::npos) << strict.output;
   EXPECT_FALSE(fs::exists(path("run/epoch_001.safetensors")));
+}
+
+TEST_F(BadData, ClassesFromTheDataAreListedWithCountsAndALookAlikeIsWarnedAbout) {
+  replace_in("voc/annotations/5.xml", "<name>noMask</name>", "<name>nomask</name>");
+  const CommandResult run = train();
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("classes from the data (no --classes): mask ("), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("nomask (1 box)"), std::string::npos) << run.output;
+  for (const char* piece : {"annotations/5.xml", "'nomask' (1 box) differs from 'noMask'", "--classes"})
+    EXPECT_NE(run.output.find(piece), std::string::npos) << piece << "\n" << run.output;
+  EXPECT_LT(run.output.find("'nomask'"), run.output.find("training on")) << run.output;
 }
 
 TEST_F(BadData, EveryJsonFileTheProgramWritesParses) {

@@ -1,6 +1,8 @@
 // Text files as users' editors leave them: a UTF-8 byte-order mark before the first CSV path or
 // class name is not part of it; --classes naming a folder or an empty file is an error, not an
-// absent list; a class name that is not UTF-8 is refused with its file and line.
+// absent list; a class name that is not UTF-8 is refused with its file and line; classes
+// discovered from the data come with a warning for names that differ only in case or
+// punctuation (a typo such as "nomask").
 #include <filesystem>
 
 #include "apps/data/keras_csv.h"
@@ -49,6 +51,23 @@ TEST_F(TextInput, ClassNamesMustBeUtf8) {
                                 {"classes.csv:2", "UTF-8"}));
   // Beyond ASCII is fine.
   EXPECT_EQ(read("a.jpg,1,2,3,4,m\xc3\xa1scara\n").classes, (std::vector<std::string>{"m\xc3\xa1scara"}));
+}
+
+TEST_F(TextInput, ClassesThatDifferOnlyInCaseOrPunctuationAreWarnedAbout) {
+  const Dataset d = read("a.jpg,1,2,3,4,mask\nb.jpg,1,2,3,4,noMask\nc.jpg,1,2,3,4,noMask\nd.jpg,1,2,3,4,nomask\n");
+  EXPECT_EQ(d.classes.size(), 3u);
+  ASSERT_EQ(report_.warnings(), 1u) << report_.summary();
+  const std::string& warning = report_.warning_messages()[0];
+  for (const char* piece : {"'nomask'", "1 box", "'noMask'", "2 boxes", "ann.csv:4", "--classes"})
+    EXPECT_NE(warning.find(piece), std::string::npos) << piece << ": " << warning;
+  EXPECT_NE(report_.summary().find("1 warning:"), std::string::npos) << report_.summary();
+  // A class list says what the classes are: no guessing then.
+  LoadReport quiet;
+  LoadOptions o;
+  o.check_images = ImageCheck::None;
+  EXPECT_TRUE(throws_error_with(
+      [&] { read_keras_csv(path("ann.csv"), write("classes.csv", "mask,0\nnoMask,1\n"), o, quiet); },
+      {"ann.csv:4", "unknown class 'nomask'"}));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Pascal VOC reading: one annotation from text, each malformed-XML and bad-value error naming
 // the file, line and element (a class name that is not UTF-8 among them), the flat folder
-// layout (with the image-name fallback), the devkit layout with a split file, skip_bad, and
-// load_dataset picking the layout by itself.
+// layout (with the image-name fallback, said in a warning), the devkit layout with a split
+// file, skip_bad, and load_dataset picking the layout by itself.
 #include "apps/data_io/load_dataset.h"
 #include "apps/data_io/voc_folders.h"
 #include "apps/data_io/voc_xml.h"
@@ -119,6 +119,10 @@ TEST_F(VocFolders, FlatLayoutWithImageNameFallback) {
   EXPECT_EQ(d.images[0].boxes[0].class_id, 1);
   EXPECT_EQ(d.images[1].image_path, path("set/images/1.png"));
   EXPECT_EQ(boxes_per_class(d), (std::vector<size_t>{2, 1}));
+  // Said, so that a <filename> typo does not pair an annotation with the wrong picture unseen.
+  ASSERT_EQ(report_.warnings(), 1u) << report_.summary();
+  for (const char* piece : {"1.xml", "<filename> renamed.jpg", "1.png"})
+    EXPECT_NE(report_.warning_messages()[0].find(piece), std::string::npos) << report_.warning_messages()[0];
 }
 
 TEST_F(VocFolders, MissingImagesAreErrorsOnlyWhenChecked) {
