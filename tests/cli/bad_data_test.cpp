@@ -1,8 +1,9 @@
 // Bad input through the `maskdet` program, as a new user meets it: a class name that is not
 // UTF-8 is refused with its file and line; classes taken from the data are listed with their
-// box counts, and a look-alike of another (a typo) is warned about before training; every JSON
-// file the program writes parses, even where an input file's name is not UTF-8. Tiny runs:
-// seconds.
+// box counts, and a look-alike of another (a typo) is warned about before training; messages
+// carry no source paths, and plurals read right; a snapshot that does not fit its model says
+// which file and what differs in one line; every JSON file the program writes parses, even
+// where an input file's name is not UTF-8. Tiny runs: seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,11 +13,20 @@
 #include "apps/maskdet/commands.h"
 #include "cli/cli_test_util.h"
 #include "data/data_test_util.h"
+#include "tensor/creation.h"
+#include "tensor/safetensors.h"
 
 namespace maskdet::cli_test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Text of a source position the build would print, "(.../foo.cpp:12)" or "foo.h:3".
+bool shows_source_path(const std::string& output) {
+  for (const char* ext : {".cpp:", ".h:", ".cu:"})
+    if (output.find(ext) != std::string::npos) return true;
+  return false;
+}
 
 class BadData : public data::test::TempDirTest {
  protected:
@@ -55,6 +65,41 @@ TEST_F(BadData, ClassesFromTheDataAreListedWithCountsAndALookAlikeIsWarnedAbout)
   for (const char* piece : {"annotations/5.xml", "'nomask' (1 box) differs from 'noMask'", "--classes"})
     EXPECT_NE(run.output.find(piece), std::string::npos) << piece << "\n" << run.output;
   EXPECT_LT(run.output.find("'nomask'"), run.output.find("training on")) << run.output;
+}
+
+TEST_F(BadData, TheSkipReportCarriesNoSourcePathsAndCountsInGoodEnglish) {
+  std::ofstream(path("voc/annotations/6.xml")) << "<annotation><object>";
+  const CommandResult skipping = train("--skip-bad");
+  EXPECT_EQ(skipping.exit_code, 0) << skipping.output;
+  EXPECT_NE(skipping.output.find("1 bad sample skipped"), std::string::npos) << skipping.output;
+  EXPECT_NE(skipping.output.find("6.xml:1: malformed XML"), std::string::npos) << skipping.output;
+  EXPECT_FALSE(shows_source_path(skipping.output)) << skipping.output;
+  EXPECT_NE(skipping.output.find("trained 1 epoch (1 step)"), std::string::npos) << skipping.output;
+}
+
+TEST_F(BadData, ASnapshotThatDoesNotFitItsModelIsNamedWithTheMismatchInOneLine) {
+  ASSERT_EQ(train().exit_code, 0);
+  // One weight dropped and one of another shape, as a hand-edited or foreign file would have.
+  const SafetensorsContents contents = load_safetensors_with_metadata(path("run/epoch_001.safetensors"));
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& [name, tensor] : contents.tensors) {
+    if (name == "model.head.classification_head.cls_logits.bias") continue;
+    tensors.emplace_back(name, name == "model.head.regression_head.bbox_reg.bias" ? zeros({5}) : tensor);
+  }
+  ASSERT_EQ(tensors.size() + 1, contents.tensors.size()) << "the key names changed: pick others";
+  const std::string doctored = path("doctored.safetensors");
+  save_safetensors(doctored, tensors, contents.metadata);
+
+  const CommandResult detect = run_maskdet("detect --snapshot " + doctored + " --out " + path("out") + " " +
+                                           path("voc/images/0.jpg"));
+  EXPECT_EQ(detect.exit_code, app::kExitFailure) << detect.output;
+  const std::string first_line = detect.output.substr(0, detect.output.find('\n'));
+  EXPECT_NE(first_line.find(doctored), std::string::npos) << detect.output;
+  EXPECT_NE(first_line.find("does not fit"), std::string::npos) << detect.output;
+  EXPECT_NE(first_line.find("1 missing"), std::string::npos) << detect.output;
+  EXPECT_NE(first_line.find("1 of another shape"), std::string::npos) << detect.output;
+  EXPECT_NE(detect.output.find("cls_logits.bias"), std::string::npos) << detect.output;
+  EXPECT_FALSE(shows_source_path(detect.output)) << detect.output;
 }
 
 TEST_F(BadData, EveryJsonFileTheProgramWritesParses) {

@@ -2,7 +2,8 @@
 // class name is not part of it; --classes naming a folder or an empty file is an error, not an
 // absent list; a class name that is not UTF-8 is refused with its file and line; classes
 // discovered from the data come with a warning for names that differ only in case or
-// punctuation (a typo such as "nomask").
+// punctuation (a typo such as "nomask"); and the load report reads as English, without the
+// source positions of the build.
 #include <filesystem>
 
 #include "apps/data/keras_csv.h"
@@ -68,6 +69,22 @@ TEST_F(TextInput, ClassesThatDifferOnlyInCaseOrPunctuationAreWarnedAbout) {
   EXPECT_TRUE(throws_error_with(
       [&] { read_keras_csv(path("ann.csv"), write("classes.csv", "mask,0\nnoMask,1\n"), o, quiet); },
       {"ann.csv:4", "unknown class 'nomask'"}));
+}
+
+TEST_F(TextInput, TheReportReadsAsEnglishWithoutSourcePositions) {
+  LoadOptions o;
+  o.check_images = ImageCheck::None;
+  o.skip_bad = true;
+  read_keras_csv(write("ann.csv", "a.jpg,1,2,3,4,mask\nb.jpg,5,2,3,4,mask\n"), "", o, report_);
+  ASSERT_EQ(report_.skipped(), 1u);
+  const std::string summary = report_.summary();
+  EXPECT_NE(summary.find("1 bad sample skipped"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("ann.csv:2"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find(".cpp:"), std::string::npos) << summary;
+  EXPECT_EQ(report_.skip_reasons()[0].find(".cpp"), std::string::npos) << report_.skip_reasons()[0];
+  LoadReport one;
+  one.warn("w");
+  EXPECT_EQ(one.summary(), "1 warning:\n  w");
 }
 
 }  // namespace
