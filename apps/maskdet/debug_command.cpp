@@ -18,6 +18,7 @@
 #include "apps/maskdet/annotate.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
+#include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/train_settings.h"
 
 namespace maskdet::app {
@@ -100,6 +101,9 @@ int debug_command(const std::vector<std::string>& args) {
   const data::Dataset dataset = read_data_set(s.data, s.classes_file, classes, s.skip_bad);
   const RetinaNetConfig config = retinanet_config(model, dataset.classes.size());
   const double fg_threshold = config.loss.matcher.fg_iou_threshold;
+  std::vector<std::string> image_files;
+  for (const auto& image : dataset.images) image_files.push_back(image.image_path);
+  refuse_out_holding_inputs("debug", s.out, image_files);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());

@@ -4,7 +4,7 @@
 //   {"image": "in/3.jpg", "class": "mask", "score": 0.93, "box": [x1, y1, x2, y2]}
 //   {"image": "clip.mp4", "frame": 12, ...} for video frames.
 // Pictures and the list are written atomically; a video is written under a temporary name and
-// renamed when complete.
+// renamed when complete. An --out folder that holds an input is refused (output_folder.h).
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -21,6 +21,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/json_lines.h"
+#include "apps/maskdet/output_folder.h"
 #include "tensor/atomic_file.h"
 
 namespace maskdet::app {
@@ -200,6 +201,9 @@ int detect_command(const std::vector<std::string>& args) {
   if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
 
   const std::vector<fs::path> files = expand_inputs(inputs);
+  std::vector<std::string> input_files;
+  for (const auto& file : files) input_files.push_back(file.string());
+  refuse_out_holding_inputs("detect", s.out, input_files);
   const Device device = usable_device(s.device);
   const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   std::error_code ec;
