@@ -62,7 +62,8 @@ const std::string& metadata_field(const std::map<std::string, std::string>& meta
   return it->second;
 }
 
-// The epoch number in "epoch_012.safetensors", or -1.
+}  // namespace
+
 int64_t epoch_of(const fs::path& file) {
   const std::string name = file.filename().string();
   int64_t epoch = -1;
@@ -72,6 +73,8 @@ int64_t epoch_of(const fs::path& file) {
     return epoch;
   return -1;
 }
+
+namespace {
 
 std::vector<std::pair<int64_t, fs::path>> epoch_snapshots(const std::string& dir) {
   std::vector<std::pair<int64_t, fs::path>> found;

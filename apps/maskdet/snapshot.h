@@ -9,6 +9,7 @@
 // failed run never leaves half a snapshot in place of the last good one.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,12 +54,16 @@ std::string resolve_snapshot(const std::string& path);
 // <dir>/epoch_<NNN>.safetensors
 std::string snapshot_file(const std::string& dir, int64_t epoch);
 
+// The epoch number of a file named as snapshot_file names them ("epoch_012.safetensors"), or -1.
+int64_t epoch_of(const std::filesystem::path& file);
+
 // Deletes all but the newest `keep` epoch snapshots in `dir` (keep 0: none deleted).
 void prune_snapshots(const std::string& dir, int keep);
 
-// Deletes the epoch snapshots in `dir` after `epoch` (all of them for 0): a run starting or
-// resuming there is about to write its own, and an older run's later epochs must not pass for
-// this run's newest. Returns how many were deleted.
+// Deletes the epoch snapshots in `dir` after `epoch`: a run resuming there is about to write its
+// own, and the later epochs of the run it resumes must not pass for this run's newest. (A fresh
+// run finds none: an earlier run's files are set aside first, snapshot_folder.h.) Returns how
+// many were deleted.
 int remove_snapshots_after(const std::string& dir, int64_t epoch);
 
 }  // namespace maskdet::app

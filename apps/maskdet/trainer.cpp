@@ -92,7 +92,8 @@ void update_curves_figure(const std::string& dir) {
 }  // namespace
 
 TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std::string, std::string>& record,
-                   const TrainingData& data, TrainerState state, const Snapshot* resume) {
+                   const TrainingData& data, TrainerState state, const Snapshot* resume,
+                   const std::function<void()>& after_snapshot) {
   const Device device = parse_device(s.device);
   const std::vector<Tensor> params = trainable_parameters(model);
   MASKDET_CHECK(!params.empty(), "nothing to train: every parameter is frozen");
@@ -188,6 +189,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     const std::string path = snapshot_file(s.snapshot_path, state.epoch);
     save_snapshot(path, model, optimizer.get(), info);
     state.last_snapshot = path;
+    if (after_snapshot) after_snapshot();
     prune_snapshots(s.snapshot_path, s.keep_snapshots);
     log.log_epoch(record_line);
     update_curves_figure(s.snapshot_path);

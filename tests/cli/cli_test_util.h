@@ -1,9 +1,11 @@
 // Helpers for the end-to-end tests of the `maskdet` program: running it as a user would (a
-// child process, stdout and stderr together) and reading what it wrote. The program's path
-// comes from the build (MASKDET_BINARY).
+// child process, stdout and stderr together), or in the background to be signalled, and
+// reading what it wrote. The program's path comes from the build (MASKDET_BINARY).
 #pragma once
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace maskdet::cli_test {
@@ -43,6 +46,33 @@ inline CommandResult run_maskdet(const std::string& args) {
 inline const std::string kTinyTrainFlags =
     "--epochs 1 --steps 1 --batch-size 2 --image-min-side 64 --image-max-side 64 --fpn-channels 8 "
     "--val-fraction 0.25 --warmup-steps 0 --workers 0";
+
+// Starts `maskdet <args>` in the background, stdout and stderr into log_path; returns its pid.
+inline pid_t spawn_maskdet(const std::string& args, const std::string& log_path) {
+  const std::string command = "exec " + std::string(MASKDET_BINARY) + " " + args + " > '" + log_path + "' 2>&1";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// The exit status of the child `pid` as a shell reports it: its exit code, or 128 + the signal
+// that ended it. -1 when it has not ended within timeout_s (it is killed then).
+inline int wait_for_exit(pid_t pid, double timeout_s = 120) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 // Whether every file parses as JSON with Python's json module (strict UTF-8): *.json whole,
 // *.jsonl line by line, *.safetensors its header and the JSON held in its metadata (config and
