@@ -204,6 +204,7 @@ int detect_command(const std::vector<std::string>& args) {
   std::vector<std::string> input_files;
   for (const auto& file : files) input_files.push_back(file.string());
   refuse_out_holding_inputs("detect", s.out, input_files);
+  remove_stale_temporaries_in(s.out, std::cout);
   const Device device = usable_device(s.device);
   const LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   std::error_code ec;

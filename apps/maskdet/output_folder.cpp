@@ -1,9 +1,12 @@
-// Keeping outputs off the inputs (output_folder.h).
+// Keeping outputs off the inputs, and output folders free of dead writers' temporaries
+// (output_folder.h).
 #include "apps/maskdet/output_folder.h"
 
 #include <filesystem>
 
 #include "apps/cli/flags.h"
+#include "apps/data/counted.h"
+#include "tensor/atomic_file.h"
 
 namespace maskdet::app {
 
@@ -32,6 +35,12 @@ void refuse_out_holding_inputs(const std::string& command, const std::string& ou
                           ", and the outputs, named after their inputs, would be written over such files; "
                           "give --out a folder of its own");
   }
+}
+
+void remove_stale_temporaries_in(const std::string& dir, std::ostream& log) {
+  if (const size_t removed = remove_stale_temporaries(dir))
+    log << "removed " << data::counted(removed, "temporary file") << " from " << dir
+        << " that writers killed before finishing had left\n";
 }
 
 }  // namespace maskdet::app

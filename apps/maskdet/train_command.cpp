@@ -8,6 +8,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
+#include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/snapshot.h"
 #include "apps/maskdet/snapshot_folder.h"
 #include "apps/maskdet/train_settings.h"
@@ -63,7 +64,9 @@ int train_command(const std::vector<std::string>& args) {
   if (settings.overwrite && !settings.resume.empty())
     throw cli::UsageError("maskdet train: --overwrite replaces an earlier run and --resume goes on with one; give one");
   // Before anything reads the folder, so that it shows a whole run, never one half set aside.
-  recover_snapshot_folder(folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume), std::cout);
+  const std::string given_folder = folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume);
+  remove_stale_temporaries_in(given_folder, std::cout);
+  recover_snapshot_folder(given_folder, std::cout);
   std::optional<Snapshot> snapshot;
   if (!settings.resume.empty()) {
     const std::string path = resolve_snapshot(settings.resume);
@@ -71,7 +74,10 @@ int train_command(const std::vector<std::string>& args) {
     settings = resumed_settings(args, *snapshot, path);
   }
   check_train_settings(settings);
-  recover_snapshot_folder(settings.snapshot_path, std::cout);  // a resumed run's own, if elsewhere
+  if (settings.snapshot_path != given_folder) {  // a resumed run's own folder, elsewhere
+    remove_stale_temporaries_in(settings.snapshot_path, std::cout);
+    recover_snapshot_folder(settings.snapshot_path, std::cout);
+  }
   if (!snapshot) refuse_earlier_run(settings.snapshot_path, settings.overwrite);
   const Device device = usable_device(settings.device);
 
