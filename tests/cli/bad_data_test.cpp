@@ -1,9 +1,11 @@
-// Bad input through the `maskdet` program, as a new user meets it: a class name that is not
-// UTF-8 is refused with its file and line; classes taken from the data are listed with their
-// box counts, and a look-alike of another (a typo) is warned about before training; messages
-// carry no source paths, and plurals read right; a snapshot that does not fit its model says
-// which file and what differs in one line; every JSON file the program writes parses, even
-// where an input file's name is not UTF-8. Tiny runs: seconds.
+// Bad input through the `maskdet` program, as a new user meets it: every image is decoded when
+// the data set is assembled, so an undecodable one is named (file and annotation) before
+// training starts, and --skip-bad covers it; a class name that is not UTF-8 is refused with its
+// file and line; classes taken from the data are listed with their box counts, and a look-alike
+// of another (a typo) is warned about before training; messages carry no source paths, and
+// plurals read right; a snapshot that does not fit its model says which file and what differs
+// in one line; every JSON file the program writes parses, even where an input file's name is
+// not UTF-8. Tiny runs: seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -46,6 +48,21 @@ class BadData : public data::test::TempDirTest {
     std::ofstream(path(file), std::ios::binary) << text;
   }
 };
+
+TEST_F(BadData, AnUndecodableImageIsNamedBeforeTrainingAndSkipBadCoversIt) {
+  std::ofstream(path("voc/images/2.jpg"), std::ios::binary) << "these bytes are no picture";
+  const CommandResult strict = train();
+  EXPECT_EQ(strict.exit_code, app::kExitFailure) << strict.output;
+  EXPECT_NE(strict.output.find("annotations/2.xml"), std::string::npos) << strict.output;
+  EXPECT_NE(strict.output.find("images/2.jpg"), std::string::npos) << strict.output;
+  EXPECT_EQ(strict.output.find("training on"), std::string::npos) << "found only once training ran\n" << strict.output;
+
+  const CommandResult skipping = train("--skip-bad");
+  EXPECT_EQ(skipping.exit_code, 0) << skipping.output;
+  EXPECT_NE(skipping.output.find("1 bad sample skipped"), std::string::npos) << skipping.output;
+  EXPECT_NE(skipping.output.find("images/2.jpg"), std::string::npos) << skipping.output;
+  EXPECT_LT(skipping.output.find("images/2.jpg"), skipping.output.find("training on")) << skipping.output;
+}
 
 TEST_F(BadData, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {
   replace_in("voc/annotations/5.xml", "<name>mask</name>", "<name>m\xe4sk</name>");  // Latin-1, not UTF-8
