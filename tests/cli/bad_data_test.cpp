@@ -1,11 +1,11 @@
 // Bad input through the `maskdet` program, as a new user meets it: every image is decoded when
-// the data set is assembled, so an undecodable one is named (file and annotation) before
-// training starts, and --skip-bad covers it; a class name that is not UTF-8 is refused with its
-// file and line; classes taken from the data are listed with their box counts, and a look-alike
-// of another (a typo) is warned about before training; messages carry no source paths, and
-// plurals read right; a snapshot that does not fit its model says which file and what differs
-// in one line; every JSON file the program writes parses, even where an input file's name is
-// not UTF-8. Tiny runs: seconds.
+// the data set is assembled, so an undecodable or truncated one is named (file and annotation)
+// before training starts, and --skip-bad covers it; a class name that is not UTF-8 is refused
+// with its file and line; classes taken from the data are listed with their box counts, and a
+// look-alike of another (a typo) is warned about before training; messages carry no source
+// paths, and plurals read right; a snapshot that does not fit its model says which file and what
+// differs in one line; every JSON file the program writes parses, even where an input file's
+// name is not UTF-8. Tiny runs: seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -62,6 +62,18 @@ TEST_F(BadData, AnUndecodableImageIsNamedBeforeTrainingAndSkipBadCoversIt) {
   EXPECT_NE(skipping.output.find("1 bad sample skipped"), std::string::npos) << skipping.output;
   EXPECT_NE(skipping.output.find("images/2.jpg"), std::string::npos) << skipping.output;
   EXPECT_LT(skipping.output.find("images/2.jpg"), skipping.output.find("training on")) << skipping.output;
+}
+
+TEST_F(BadData, ATruncatedJpegIsABadImageNamedByFile) {
+  const std::string bytes = read_file(path("voc/images/3.jpg"));
+  std::ofstream(path("voc/images/3.jpg"), std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
+  const CommandResult strict = train();
+  EXPECT_EQ(strict.exit_code, app::kExitFailure) << strict.output;
+  EXPECT_NE(strict.output.find("images/3.jpg"), std::string::npos) << strict.output;
+  EXPECT_NE(strict.output.find("truncated"), std::string::npos) << strict.output;
+  const CommandResult skipping = train("--skip-bad");
+  EXPECT_EQ(skipping.exit_code, 0) << skipping.output;
+  EXPECT_NE(skipping.output.find("1 bad sample skipped"), std::string::npos) << skipping.output;
 }
 
 TEST_F(BadData, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {

@@ -1,8 +1,8 @@
 // `maskdet detect` over a user's pictures: it never writes over an input (an --out folder that
-// holds one is refused before anything is written), and neither does `maskdet debug` over a
-// data set's images; a batch over a folder goes on past an unreadable image, names it, writes
-// the good images' results and exits 1 at the end (0 with --skip-bad, which reports the bad ones
-// as skipped). A tiny snapshot: seconds.
+// holds one is refused before anything is written), and neither does `maskdet debug` over a data
+// set's images; a batch over a folder goes on past an unreadable or truncated image, names it,
+// writes the good images' results and exits 1 at the end (0 with --skip-bad, which reports the
+// bad ones as skipped). A tiny snapshot: seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -76,23 +76,25 @@ TEST_F(DetectInputs, GoesOnPastBadImagesNamesThemAndFailsAtTheEnd) {
   make_photos("batch");
   const std::string good_bytes = read_file(path("voc/images/3.jpg"));
   std::ofstream(path("batch/c.jpg"), std::ios::binary) << "not a picture";
+  std::ofstream(path("batch/d.jpg"), std::ios::binary) << good_bytes.substr(0, good_bytes.size() / 2);  // truncated
   std::ofstream(path("batch/e.jpg"), std::ios::binary) << good_bytes;
   const std::string args = "detect --snapshot " + path("run") + " --threshold 0 --out ";
 
   const CommandResult strict = run_maskdet(args + path("out") + " " + path("batch"));
   EXPECT_EQ(strict.exit_code, app::kExitFailure) << strict.output;
-  for (const char* bad : {"c.jpg"}) EXPECT_NE(strict.output.find(bad), std::string::npos) << bad << "\n" << strict.output;
-  EXPECT_NE(strict.output.find("1 of 4 inputs"), std::string::npos) << strict.output;
+  for (const char* bad : {"c.jpg", "d.jpg"}) EXPECT_NE(strict.output.find(bad), std::string::npos) << bad << "\n" << strict.output;
+  EXPECT_NE(strict.output.find("2 of 5 inputs"), std::string::npos) << strict.output;
   const std::string lines = read_file(path("out/detections.jsonl"));
   for (const char* good : {"a.jpg", "b.jpg", "e.jpg"}) {
     EXPECT_TRUE(fs::exists(path(std::string("out/") + good))) << good << "\n" << strict.output;
     EXPECT_NE(lines.find(std::string("batch/") + good), std::string::npos) << good << " has no detections listed";
   }
   EXPECT_FALSE(fs::exists(path("out/c.jpg")));
+  EXPECT_FALSE(fs::exists(path("out/d.jpg"))) << "a truncated JPEG is a bad image, not a grey-filled one";
 
   const CommandResult skipping = run_maskdet(args + path("out2") + " --skip-bad " + path("batch"));
   EXPECT_EQ(skipping.exit_code, 0) << skipping.output;
-  EXPECT_NE(skipping.output.find("skipped 1 of 4 inputs"), std::string::npos) << skipping.output;
+  EXPECT_NE(skipping.output.find("skipped 2 of 5 inputs"), std::string::npos) << skipping.output;
   EXPECT_TRUE(fs::exists(path("out2/detections.jsonl")));
 }
 
