@@ -118,10 +118,11 @@ ImageAnnotation checked_image(NamedImage& named, const std::map<std::string, int
     } catch (const Error& e) {
       MASKDET_FAIL(named.where, ": ", e.what());
     }
-    if (image.width > 0 && (image.width != real.width || image.height != real.height))
-      report.warn(named.where + ": the annotation says " + std::to_string(image.width) + "x" +
-                  std::to_string(image.height) + " but " + named.image_path + " decodes to " +
-                  std::to_string(real.width) + "x" + std::to_string(real.height) + "; the boxes are checked against the latter");
+    // Boxes drawn on a picture of another size would be clipped or dropped silently, and
+    // evaluation would count them as misses: the annotation belongs to another picture.
+    MASKDET_CHECK(image.width == 0 || (image.width == real.width && image.height == real.height), named.where,
+                  ": the annotation's size is ", image.width, "x", image.height, " but ", named.image_path,
+                  " decodes to ", real.width, "x", real.height, " (width x height): its boxes belong to another picture");
     image.width = real.width;
     image.height = real.height;
   }

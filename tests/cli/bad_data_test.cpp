@@ -1,11 +1,11 @@
 // Bad input through the `maskdet` program, as a new user meets it: every image is decoded when
-// the data set is assembled, so an undecodable or truncated one is named (file and annotation)
-// before training starts, and --skip-bad covers it; a class name that is not UTF-8 is refused
-// with its file and line; classes taken from the data are listed with their box counts, and a
-// look-alike of another (a typo) is warned about before training; messages carry no source
-// paths, and plurals read right; a snapshot that does not fit its model says which file and what
-// differs in one line; every JSON file the program writes parses, even where an input file's
-// name is not UTF-8. Tiny runs: seconds.
+// the data set is assembled, so an undecodable or truncated one, or one whose size is not the
+// annotation's <size>, is named (file and annotation) before training starts, and --skip-bad
+// covers it; a class name that is not UTF-8 is refused with its file and line; classes taken
+// from the data are listed with their box counts, and a look-alike of another (a typo) is warned
+// about before training; messages carry no source paths, and plurals read right; a snapshot that
+// does not fit its model says which file and what differs in one line; every JSON file the
+// program writes parses, even where an input file's name is not UTF-8. Tiny runs: seconds.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -74,6 +74,14 @@ TEST_F(BadData, ATruncatedJpegIsABadImageNamedByFile) {
   const CommandResult skipping = train("--skip-bad");
   EXPECT_EQ(skipping.exit_code, 0) << skipping.output;
   EXPECT_NE(skipping.output.find("1 bad sample skipped"), std::string::npos) << skipping.output;
+}
+
+TEST_F(BadData, AnImageOfAnotherSizeThanItsAnnotationSaysIsAnError) {
+  replace_in("voc/annotations/4.xml", "<width>320</width>", "<width>640</width>");
+  const CommandResult strict = train();
+  EXPECT_EQ(strict.exit_code, app::kExitFailure) << strict.output;
+  for (const char* piece : {"annotations/4.xml", "images/4.jpg", "640x240", "320x240"})
+    EXPECT_NE(strict.output.find(piece), std::string::npos) << piece << "\n" << strict.output;
 }
 
 TEST_F(BadData, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {

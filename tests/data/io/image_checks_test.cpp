@@ -1,8 +1,9 @@
 // The image checks a data set gets when it is assembled with ImageCheck::Decodes (what the
 // `maskdet` commands ask for): a truncated JPEG is a bad image named by its file (libjpeg only
 // warns, and OpenCV fills the missing part with grey), from a file or from memory, while a JPEG
-// with bytes after its end, or a progressive one, is fine; with skip_bad bad images are left out
-// and counted.
+// with bytes after its end, or a progressive one, is fine; a decoded size that is not the
+// annotation's <size> is an error naming both; with skip_bad those images are left out and
+// counted.
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -74,6 +75,18 @@ TEST_F(ImageChecks, BadImagesAreFoundWhenTheSetIsAssembledAndSkipBadCoversThem) 
   ASSERT_EQ(d.images.size(), 2u);
   EXPECT_EQ(report_.skipped(), 2u);
   EXPECT_NE(report_.skip_reasons()[1].find("images/2.jpg"), std::string::npos) << report_.skip_reasons()[1];
+}
+
+TEST_F(ImageChecks, ADecodedSizeOtherThanTheAnnotationsIsAnError) {
+  write("set/images/0.jpg", jpeg_bytes());
+  // The boxes fit either size: only the sizes tell that the boxes were drawn on another image.
+  write("set/annotations/0.xml", voc("0.jpg", 128, 96));
+  EXPECT_TRUE(throws_error_with([&] { load(path("set")); }, {"0.xml", "images/0.jpg", "128x96", "64x48"}));
+  EXPECT_TRUE(load(path("set"), /*skip_bad=*/true).images.empty());
+  EXPECT_EQ(report_.skipped(), 1u);
+  // No <size> at all: nothing to compare.
+  write("set/annotations/0.xml", voc("0.jpg", 0, 0));
+  EXPECT_EQ(load(path("set")).images[0].width, 64);
 }
 
 }  // namespace
