@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
                 100 * result.accuracy, seconds);
     return result.accuracy >= min_accuracy ? 0 : 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", maskdet::without_source_locations(e.what()).c_str());
     return 1;
   }
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "bench/bench_timing.h"
 #include "tensor/creation.h"
 
 namespace {
@@ -55,20 +56,6 @@ Settings parse_args(int argc, char** argv) {
   return s;
 }
 
-template <class Step>
-double median_ms(const Settings& s, const Step& step) {
-  for (int i = 0; i < s.warmup; ++i) step();
-  std::vector<double> times;
-  for (int i = 0; i < s.repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    step();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  const size_t mid = times.size() / 2;
-  return times.size() % 2 ? times[mid] : 0.5 * (times[mid - 1] + times[mid]);
-}
-
 double time_ours(const Settings& s) {
   Generator gen(0);
   Tensor x = randn({kBatch, kInChannels, kSize, kSize}, {}, &gen).set_requires_grad(true);
@@ -76,7 +63,7 @@ double time_ours(const Settings& s) {
   Tensor bias = zeros({kOutChannels}).set_requires_grad(true);
   const Conv2dOptions options = Conv2dOptions().padding(kPadding);
   Tensor grad_out = randn({kBatch, kOutChannels, kSize, kSize}, {}, &gen);
-  return median_ms(s, [&] {
+  return bench::median_ms(s.warmup, s.repeats, [&] {
     // Fresh gradients each time, as the torch side does: no accumulation pass.
     x.zero_grad(), weight.zero_grad(), bias.zero_grad();
     conv2d(x, weight, bias, options).backward(grad_out);
@@ -91,23 +78,7 @@ std::optional<double> time_torch(const Settings& s) {
                               " --in-channels " + std::to_string(kInChannels) + " --out-channels " +
                               std::to_string(kOutChannels) + " --size " + std::to_string(kSize) + " --kernel " +
                               std::to_string(kKernel) + " --padding " + std::to_string(kPadding);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    std::cerr << "could not start " << s.python << "\n";
-    return std::nullopt;
-  }
-  std::optional<double> median;
-  char line[256];
-  while (std::fgets(line, sizeof line, pipe)) {
-    double value = 0;
-    if (std::sscanf(line, "median_ms %lf", &value) == 1) median = value;
-    else std::printf("pytorch side: %s", line);  // its version and thread count
-  }
-  const int status = pclose(pipe);
-  if (!median)
-    std::cerr << "no PyTorch figure (" << command << " exited with status "
-              << (WIFEXITED(status) ? WEXITSTATUS(status) : status) << ")\n";
-  return median;
+  return bench::torch_median_ms(command);
 }
 
 }  // namespace

@@ -46,8 +46,13 @@ else
   model=(--backbone resnet18 --fpn-channels 64 --image-min-side 192 --image-max-side 256)
   schedule=(--epochs 8 --batch-size 8 --lr 2e-3 --lr-schedule cosine --warmup-steps 60)
 fi
+# A second run goes on with the first one's snapshots: train refuses to start afresh over them.
+resume=()
+if compgen -G "$out/snapshots/epoch_*.safetensors" > /dev/null; then
+  resume=(--resume "$out/snapshots")
+fi
 "$bin/maskdet" train --data "$data" --snapshot-path "$out/snapshots" --val-fraction 0.2 --seed 1 \
-  --random-transform --cache "$out/train.cache" "${model[@]}" "${schedule[@]}" \
+  --random-transform --cache "$out/train.cache" "${model[@]}" "${schedule[@]}" "${resume[@]}" \
   ${MASKDET_TRAIN_FLAGS:-}
 
 # The same fixed split training held out (fraction 0.2, seed 1): mAP@0.5 per class.

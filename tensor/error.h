@@ -1,5 +1,6 @@
 // Errors: one exception type for the whole framework and the check macro that
-// raises it with the failing condition, a message and file:line.
+// raises it with the failing condition, a message and file:line. The source position is for
+// programmers; what a program shows its user goes through without_source_locations.
 #pragma once
 #include <sstream>
 #include <stdexcept>
@@ -21,6 +22,12 @@ template <class... Args>
   throw Error(os.str());
 }
 }  // namespace detail
+
+// `message` without the " (<file>.cpp:<line>)" positions the check macros append: every one of
+// them, since a message may carry another error's message inside it (a report of skipped
+// samples, a loader naming the sample that failed). Only positions in source files (.cpp, .h,
+// .hpp, .cc, .cu, .cuh) are removed, so "(see a.xml:3)" stays.
+std::string without_source_locations(std::string message);
 
 }  // namespace maskdet
 

@@ -66,7 +66,15 @@ const char* kind_name(Value::Kind kind);
 // Throws ParseError. Nesting deeper than 64 levels is refused.
 Value parse(std::string_view text);
 
-// s as a JSON string literal, quotes included (control characters escaped; UTF-8 kept).
+// s as a JSON string literal, quotes included: control characters escaped, UTF-8 kept, and
+// each byte that is not part of well-formed UTF-8 written as U+FFFD (the replacement
+// character), so the literal is valid JSON whatever the bytes (a Linux file name may be any).
+// Text that must survive the round trip exactly is checked with is_valid_utf8 before it gets here.
 std::string quote(std::string_view s);
+
+// The length of the well-formed UTF-8 sequence `s` starts with (1-4), or 0 when it does not start
+// with one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+size_t utf8_sequence_length(std::string_view s);
+bool is_valid_utf8(std::string_view s);
 
 }  // namespace maskdet::json

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch counterpart of bench/conv2d_bench.cpp: times one float32 conv2d forward plus
+"""PyTorch counterpart of bench/conv2d_bench.cpp and bench/depthwise_bench.cpp (--groups): times one float32 conv2d forward plus
 backward (gradients for the input, the weight and the bias) on the CPU, with the same shapes,
 warm-up and median of repeats, and prints `median_ms <value>` for the C++ side to parse.
 
@@ -23,6 +23,8 @@ def main():
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--kernel", type=int, default=3)
     parser.add_argument("--padding", type=int, default=1)
+    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--groups", type=int, default=1)
     args = parser.parse_args()
 
     try:
@@ -34,17 +36,17 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.in_channels, args.size, args.size, requires_grad=True)
-    weight = torch.randn(args.out_channels, args.in_channels, args.kernel, args.kernel) * 0.02
+    weight = torch.randn(args.out_channels, args.in_channels // args.groups, args.kernel, args.kernel) * 0.02
     weight.requires_grad_(True)
     bias = torch.zeros(args.out_channels, requires_grad=True)
     with torch.no_grad():
-        out_shape = torch.nn.functional.conv2d(x, weight, bias, padding=args.padding).shape
+        out_shape = torch.nn.functional.conv2d(x, weight, bias, stride=args.stride, padding=args.padding, groups=args.groups).shape
     grad_out = torch.randn(out_shape)
 
     def step():
         # Fresh gradients each time, as the C++ side does: no accumulation pass.
         x.grad = weight.grad = bias.grad = None
-        out = torch.nn.functional.conv2d(x, weight, bias, padding=args.padding)
+        out = torch.nn.functional.conv2d(x, weight, bias, stride=args.stride, padding=args.padding, groups=args.groups)
         out.backward(grad_out)
 
     for _ in range(args.warmup):

@@ -167,7 +167,7 @@ std::optional<int> Flags::parse_or_exit_code(int argc, char** argv, int first) {
   try {
     parse(args);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr, "%s\n", without_source_locations(e.what()).c_str());
     return 2;
   }
   return std::nullopt;

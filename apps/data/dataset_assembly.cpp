@@ -2,23 +2,65 @@
 #include "apps/data/dataset_assembly.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "apps/data/counted.h"
+#include "apps/data/text_fields.h"
 #include "tensor/error.h"
+#include "tensor/json.h"
 
 namespace maskdet::data {
 
 std::vector<std::string> discover_classes(const std::vector<NamedImage>& images) {
   std::set<std::string> names;
   for (const auto& image : images)
-    for (const auto& box : image.boxes) names.insert(box.class_name);
+    for (const auto& box : image.boxes)
+      if (json::is_valid_utf8(box.class_name)) names.insert(box.class_name);  // the others are refused per box
   return {names.begin(), names.end()};
 }
 
 namespace {
+
+// A class name as a typo would leave it: lower case, letters and digits only ("noMask",
+// "nomask" and "no_mask" all become "nomask").
+std::string loose_name(const std::string& name) {
+  std::string key;
+  for (const char c : name)
+    if (std::isalnum(static_cast<unsigned char>(c))) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
+
+// With the classes taken from the data, a name that differs from another only in case or
+// punctuation is most likely a typo of it (one "nomask" among many "noMask"): warn, naming the
+// rarer one's first box.
+void warn_about_look_alike_classes(const std::vector<NamedImage>& images, LoadReport& report) {
+  struct Seen {
+    size_t boxes = 0;
+    std::string first_where;
+  };
+  std::map<std::string, Seen> seen;
+  for (const auto& image : images)
+    for (const auto& box : image.boxes) {
+      Seen& s = seen[box.class_name];
+      if (s.boxes++ == 0) s.first_where = box.where;
+    }
+  std::map<std::string, std::vector<std::string>> by_loose_name;
+  for (const auto& [name, s] : seen) by_loose_name[loose_name(name)].push_back(name);
+  for (auto& [key, names] : by_loose_name) {
+    if (names.size() < 2) continue;
+    std::stable_sort(names.begin(), names.end(),
+                     [&](const std::string& a, const std::string& b) { return seen[a].boxes > seen[b].boxes; });
+    const std::string& common = names.front();
+    for (size_t i = 1; i < names.size(); ++i)
+      report.warn(seen[names[i]].first_where + ": class '" + names[i] + "' (" + counted(seen[names[i]].boxes, "box") +
+                  ") differs from '" + common + "' (" + counted(seen[common].boxes, "box") +
+                  ") only in case or punctuation: a typo? The classes come from the data; --classes FILE fixes the list");
+  }
+}
 
 std::string box_str(float x1, float y1, float x2, float y2) {
   std::ostringstream os;
@@ -36,6 +78,7 @@ BoxAnnotation checked_box(const NamedBox& named, const std::map<std::string, int
                           const std::vector<std::string>& classes, PixelSize image, OutOfImagePolicy policy,
                           LoadReport& report) {
   const auto& w = named.where;
+  require_utf8(named.class_name, w, "the class name");
   MASKDET_CHECK(named.x2 > named.x1, w, ": x2 (", named.x2, ") must be greater than x1 (", named.x1, ")");
   MASKDET_CHECK(named.y2 > named.y1, w, ": y2 (", named.y2, ") must be greater than y1 (", named.y1, ")");
   const auto id = class_ids.find(named.class_name);
@@ -75,10 +118,11 @@ ImageAnnotation checked_image(NamedImage& named, const std::map<std::string, int
     } catch (const Error& e) {
       MASKDET_FAIL(named.where, ": ", e.what());
     }
-    if (image.width > 0 && (image.width != real.width || image.height != real.height))
-      report.warn(named.where + ": the annotation says " + std::to_string(image.width) + "x" +
-                  std::to_string(image.height) + " but " + named.image_path + " decodes to " +
-                  std::to_string(real.width) + "x" + std::to_string(real.height) + "; the boxes are checked against the latter");
+    // Boxes drawn on a picture of another size would be clipped or dropped silently, and
+    // evaluation would count them as misses: the annotation belongs to another picture.
+    MASKDET_CHECK(image.width == 0 || (image.width == real.width && image.height == real.height), named.where,
+                  ": the annotation's size is ", image.width, "x", image.height, " but ", named.image_path,
+                  " decodes to ", real.width, "x", real.height, " (width x height): its boxes belong to another picture");
     image.width = real.width;
     image.height = real.height;
   }
@@ -97,6 +141,7 @@ Dataset assemble_dataset(std::vector<NamedImage> images, const std::vector<std::
                          const LoadOptions& options, LoadReport& report, const ImageSizeProbe& probe) {
   Dataset dataset;
   dataset.classes = classes.empty() ? discover_classes(images) : classes;
+  if (classes.empty()) warn_about_look_alike_classes(images, report);
   std::map<std::string, int> class_ids;
   for (size_t i = 0; i < dataset.classes.size(); ++i) {
     MASKDET_CHECK(class_ids.emplace(dataset.classes[i], static_cast<int>(i)).second, "class '", dataset.classes[i],

@@ -1,8 +1,12 @@
 // The step every annotation reader ends with: from what a file says (class names, raw
 // coordinates, where each came from) to a Dataset (class ids, checked boxes). Keeping it in
 // one place gives the VOC and CSV readers the same rules and the same messages:
-//   - classes: the given list, or every name seen, sorted (byte order) so ids are stable;
+//   - classes: the given list, or every name seen, sorted (byte order) so ids are stable, with a
+//     warning for names that differ only in case or punctuation (a typo such as "nomask");
+//   - a class name must be UTF-8 (it is written into snapshots and JSON reports);
 //   - a box needs x2 > x1 and y2 > y1 and a known class;
+//   - with ImageCheck::Decodes, an image whose decoded size is not the size its annotation gives
+//     is bad input (its boxes were drawn on another picture);
 //   - a box leaving a known image size is clipped with a warning or rejected (LoadOptions);
 //   - with skip_bad, an image with a bad box is left out whole (keeping it without that box
 //     would teach the model that the face there is background) and counted in the report.

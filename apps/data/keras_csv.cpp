@@ -84,6 +84,7 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     const std::string where = source + ":" + std::to_string(line_number);
     if (plain_list) {
       const std::string name(trim(line));
+      require_utf8(name, where, "class name");
       MASKDET_CHECK(names.insert(name).second, where, ": class '", name, "' is listed twice");
       by_id.emplace(static_cast<int64_t>(by_id.size()), name);
       return;
@@ -93,6 +94,7 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     MASKDET_CHECK(fields->size() == 2, where, ": expected 2 columns 'class_name,id', got ", fields->size());
     const std::string name((trim((*fields)[0])));
     MASKDET_CHECK(!name.empty(), where, ": the class name is empty");
+    require_utf8(name, where, "class name");
     const auto id = parse_integer((*fields)[1]);
     MASKDET_CHECK(id.has_value(), where, ": class id '", (*fields)[1], "' is not an integer");
     MASKDET_CHECK(names.insert(name).second, where, ": class '", name, "' is listed twice");
@@ -100,6 +102,8 @@ std::vector<std::string> parse_classes_csv(std::string_view text, const std::str
     MASKDET_CHECK(by_id.emplace(*id, name).second, where, ": class id ", *id, " is used twice ('", by_id[*id],
                   "' and '", name, "')");
   });
+  // An empty list would otherwise mean "take the classes from the data", silently.
+  MASKDET_CHECK(!by_id.empty(), source, ": holds no class names (one per line, or `name,id` rows)");
   std::vector<std::string> classes;
   for (const auto& [id, name] : by_id) {
     MASKDET_CHECK(id == static_cast<int64_t>(classes.size()), source, ": class ids must be 0..", by_id.size() - 1,

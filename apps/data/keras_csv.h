@@ -22,7 +22,7 @@ namespace maskdet::data {
 std::vector<NamedImage> parse_keras_csv(std::string_view text, const std::string& source,
                                         const std::string& base_dir, bool skip_bad, LoadReport& report);
 
-// The classes ordered by id.
+// The classes ordered by id. A file without any is an error, as is a name that is not UTF-8.
 std::vector<std::string> parse_classes_csv(std::string_view text, const std::string& source);
 
 std::vector<std::string> read_classes_file(const std::string& path);

@@ -40,7 +40,8 @@ class LoadReport {
   // The first few of each, in the order they happened.
   const std::vector<std::string>& skip_reasons() const { return skip_reasons_; }
   const std::vector<std::string>& warning_messages() const { return warning_messages_; }
-  // "skipped 3 bad samples (first: ...); 2 warnings (first: ...)", or "" when nothing happened.
+  // "3 bad samples skipped:" and why, then "1 warning:" and it (the first few of each), or ""
+  // when nothing happened.
   std::string summary() const;
 
  private:

@@ -4,10 +4,13 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "tensor/error.h"
+#include "tensor/json.h"
 
 namespace maskdet::data {
 
@@ -85,13 +88,40 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
   return fields;
 }
 
+std::string_view without_byte_order_mark(std::string_view text) {
+  constexpr std::string_view kMark = "\xEF\xBB\xBF";
+  if (text.substr(0, kMark.size()) == kMark) text.remove_prefix(kMark.size());
+  return text;
+}
+
 std::string read_text_file(const std::string& path, const char* what) {
+  // An ifstream opens a folder without complaint and reads nothing from it, which would pass for
+  // an empty file.
+  std::error_code ec;
+  MASKDET_CHECK(!std::filesystem::is_directory(path, ec), "the ", what, " ", path, " is a folder, not a file");
   std::ifstream in(path, std::ios::binary);
   MASKDET_CHECK(in, "cannot open the ", what, " ", path);
   std::ostringstream text;
   text << in.rdbuf();
   MASKDET_CHECK(!in.bad(), "cannot read the ", what, " ", path);
   return text.str();
+}
+
+void require_utf8(std::string_view text, const std::string& where, const char* what) {
+  if (json::is_valid_utf8(text)) return;
+  std::string shown;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = json::utf8_sequence_length(text.substr(i));
+    if (n > 0) {
+      shown.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[i++])));
+    shown += hex;
+  }
+  MASKDET_FAIL(where, ": ", what, " '", shown, "' is not UTF-8 (save the file as UTF-8: this text goes into JSON)");
 }
 
 }  // namespace maskdet::data

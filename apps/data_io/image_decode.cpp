@@ -3,10 +3,13 @@
 #include "apps/data_io/image_decode.h"
 
 #include <filesystem>
+#include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
+#include "apps/data/jpeg_structure.h"
 #include "tensor/error.h"
 
 namespace maskdet::data {
@@ -36,11 +39,27 @@ RgbImage to_rgb(cv::Mat decoded, const std::string& name) {
   return image;
 }
 
+// libjpeg would decode a cut-short JPEG with grey for the missing part (jpeg_structure.h).
+void require_whole_jpeg(std::string_view bytes, const std::string& name) {
+  MASKDET_CHECK(!looks_like_jpeg(bytes) || jpeg_is_whole(bytes), "image ", name,
+                " is truncated: its JPEG data ends before the end-of-image marker (an interrupted copy or download?)");
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  MASKDET_CHECK(in, "image ", path, " cannot be opened");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  MASKDET_CHECK(!in.bad(), "image ", path, " cannot be read");
+  return bytes.str();
+}
+
 }  // namespace
 
 RgbImage decode_image_file(const std::string& path) {
   std::error_code ec;
   MASKDET_CHECK(std::filesystem::is_regular_file(path, ec), "image ", path, " not found");
+  require_whole_jpeg(read_file_bytes(path), path);
   cv::Mat decoded;
   try {
     decoded = cv::imread(path, kReadFlags);
@@ -53,6 +72,7 @@ RgbImage decode_image_file(const std::string& path) {
 
 RgbImage decode_image_bytes(std::string_view bytes, const std::string& name) {
   MASKDET_CHECK(!bytes.empty(), "image ", name, " is empty");
+  require_whole_jpeg(bytes, name);
   cv::Mat decoded;
   try {
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));

@@ -4,7 +4,8 @@
 // stand the way a photo viewer shows them (cv::imread applies it for every flag combination
 // except IMREAD_UNCHANGED or IMREAD_IGNORE_ORIENTATION; IMREAD_COLOR | IMREAD_ANYDEPTH keeps
 // 16-bit data and still rotates, see the OpenCV imgcodecs documentation of ImreadModes).
-// Every failure is a maskdet::Error naming the file.
+// A JPEG cut short is refused as truncated rather than decoded with grey where its end was
+// (jpeg_structure.h). Every failure is a maskdet::Error naming the file.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "apps/data/counted.h"
 #include "apps/data/keras_csv.h"
 #include "apps/data_io/image_decode.h"
 #include "apps/data_io/voc_folders.h"
@@ -74,6 +75,14 @@ Dataset load_dataset(const std::string& path, const std::string& classes_file, c
     dataset = assemble_dataset(read_voc_layout(path, options, r), classes, options, r, probe);
   }
   if (options.log && !r.summary().empty()) *options.log << "data set " << path << ": " << r.summary() << "\n";
+  if (options.log && classes_file.empty()) {
+    // Named with their counts, so a class nobody meant (a typo) is seen before training on it.
+    const std::vector<size_t> boxes = boxes_per_class(dataset);
+    *options.log << "data set " << path << ": classes from the data (no --classes):";
+    for (size_t c = 0; c < dataset.classes.size(); ++c)
+      *options.log << (c ? ", " : " ") << dataset.classes[c] << " (" << counted(boxes[c], "box") << ")";
+    *options.log << "\n";
+  }
   return dataset;
 }
 

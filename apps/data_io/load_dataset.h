@@ -6,7 +6,8 @@
 // The classes come from the classes file when one is given (keras `name,id` rows, or one
 // name per line), else from the data (sorted names). Images are checked as
 // LoadOptions::check_images says, decoding them for ImageCheck::Decodes. A summary of what was
-// skipped or clipped goes to options.log.
+// skipped or clipped goes to options.log, and so do the classes with their box counts when they
+// came from the data.
 #pragma once
 #include <string>
 

@@ -14,14 +14,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string find_image(const fs::path& images_dir, const std::string& filename, const fs::path& xml_path) {
+// The image of an annotation: its <filename> in images_dir, else the annotation's own name with
+// an image extension (a renamed set), said in a warning when <filename> named another file.
+std::string find_image(const fs::path& images_dir, const std::string& filename, const fs::path& xml_path,
+                       LoadReport& report) {
   std::vector<fs::path> candidates;
   if (!filename.empty()) candidates.push_back(images_dir / filename);
   for (const char* ext : {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG", ".BMP"})
     candidates.push_back(images_dir / (xml_path.stem().string() + ext));
   std::error_code ec;
-  for (const auto& c : candidates)
-    if (fs::is_regular_file(c, ec)) return c.lexically_normal().string();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!fs::is_regular_file(candidates[i], ec)) continue;
+    if (i > 0 && !filename.empty())
+      report.warn(xml_path.string() + ": <filename> " + filename + " is not in " + images_dir.string() + "; using " +
+                  candidates[i].filename().string() + ", the annotation's own name");
+    return candidates[i].lexically_normal().string();
+  }
   return candidates.front().lexically_normal().string();
 }
 
@@ -32,7 +40,7 @@ std::vector<NamedImage> read_annotations(const std::vector<fs::path>& xml_paths,
   for (const auto& xml : xml_paths) {
     try {
       NamedImage image = read_voc_xml(xml.string());
-      image.image_path = find_image(images_dir, image.image_path, xml);
+      image.image_path = find_image(images_dir, image.image_path, xml, report);
       images.push_back(std::move(image));
     } catch (const Error& e) {
       if (!skip_bad) throw;

@@ -59,8 +59,9 @@ NamedBox parse_object(const XMLElement* object, int number, const std::string& s
   NamedBox box;
   box.where = place.at(object);
   box.class_name = text_of(required_child(object, "name", place));
-  MASKDET_CHECK(!box.class_name.empty(), Place{source, place.path + "/<name>"}.at(object->FirstChildElement("name")),
-                " is empty");
+  const Place name_place{source, place.path + "/<name>"};
+  MASKDET_CHECK(!box.class_name.empty(), name_place.at(object->FirstChildElement("name")), " is empty");
+  require_utf8(box.class_name, name_place.at(object->FirstChildElement("name")), "the class name");
   if (const XMLElement* difficult = object->FirstChildElement("difficult")) {
     const auto flag = parse_integer(text_of(difficult));
     MASKDET_CHECK(flag.has_value(), Place{source, place.path + "/<difficult>"}.at(difficult), " '", text_of(difficult),

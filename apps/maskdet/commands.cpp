@@ -22,13 +22,13 @@ int run_command(const std::string& name, int (*command)(const std::vector<std::s
     return command(args);
   } catch (const cli::UsageError& e) {
     // Its message already starts with the program's name.
-    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr, "%s\n", cli::user_message(e).c_str());
     return kExitUsage;
   } catch (const DivergedError& e) {
-    std::fprintf(stderr, "maskdet %s: %s\n", name.c_str(), cli::without_source_location(e.what()).c_str());
+    std::fprintf(stderr, "maskdet %s: %s\n", name.c_str(), cli::user_message(e).c_str());
     return kExitDiverged;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "maskdet %s: error: %s\n", name.c_str(), cli::without_source_location(e.what()).c_str());
+    std::fprintf(stderr, "maskdet %s: error: %s\n", name.c_str(), cli::user_message(e).c_str());
     return kExitFailure;
   }
 }

@@ -16,6 +16,9 @@ data::Dataset read_data_set(const std::string& path, const std::string& classes_
                             const std::vector<std::string>& classes, bool skip_bad) {
   data::LoadOptions options;
   options.skip_bad = skip_bad;
+  // Every image decoded now, so that a bad one is named (and --skip-bad leaves it out) before
+  // training starts rather than ending the run at the step that first meets it.
+  options.check_images = data::ImageCheck::Decodes;
   data::Dataset dataset = data::load_dataset(path, classes_file, options);
   MASKDET_CHECK(!dataset.images.empty(), "data set ", path, " holds no images");
   if (classes.empty() || classes == dataset.classes) return dataset;

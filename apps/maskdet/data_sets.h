@@ -15,7 +15,8 @@
 namespace maskdet::app {
 
 // classes empty: the data's own. Otherwise every box's class must be in `classes` and its id is
-// renumbered to that list (throws naming the unknown class).
+// renumbered to that list (throws naming the unknown class). Every image is decoded (an image
+// that does not decode is bad input, skipped with skip_bad).
 data::Dataset read_data_set(const std::string& path, const std::string& classes_file,
                             const std::vector<std::string>& classes, bool skip_bad);
 

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <opencv2/imgproc.hpp>
 
+#include "apps/data/counted.h"
 #include "apps/data/random_transform.h"
 #include "apps/data/resize.h"
 #include "apps/data_io/image_decode.h"
@@ -17,6 +18,7 @@
 #include "apps/maskdet/annotate.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
+#include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/train_settings.h"
 
 namespace maskdet::app {
@@ -99,6 +101,9 @@ int debug_command(const std::vector<std::string>& args) {
   const data::Dataset dataset = read_data_set(s.data, s.classes_file, classes, s.skip_bad);
   const RetinaNetConfig config = retinanet_config(model, dataset.classes.size());
   const double fg_threshold = config.loss.matcher.fg_iou_threshold;
+  std::vector<std::string> image_files;
+  for (const auto& image : dataset.images) image_files.push_back(image.image_path);
+  refuse_out_holding_inputs("debug", s.out, image_files);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());
@@ -145,8 +150,8 @@ int debug_command(const std::vector<std::string>& args) {
   }
 
   size_t total = 0, total_fallback = 0, total_none = 0;
-  std::printf("%s: %zu images at %gx%g (min x max side); anchors matched at IoU >= %g\n", s.data.c_str(),
-              dataset.images.size(), model.image_min_side, model.image_max_side, fg_threshold);
+  std::printf("%s: %s at %gx%g (min x max side); anchors matched at IoU >= %g\n", s.data.c_str(),
+              data::counted(dataset.images.size(), "image").c_str(), model.image_min_side, model.image_max_side, fg_threshold);
   std::printf("%-12s %7s %15s %10s\n", "class", "boxes", "fallback only", "no anchor");
   for (size_t c = 0; c < num_classes; ++c) {
     std::printf("%-12s %7zu %15zu %10zu\n", dataset.classes[c].c_str(), boxes[c], fallback[c], none[c]);
@@ -158,7 +163,7 @@ int debug_command(const std::vector<std::string>& args) {
   std::printf("boxes with no anchor at IoU >= %g: %zu of %zu (%zu learn only through the low-quality fallback, %zu "
               "not at all)\n",
               fg_threshold, total_fallback + total_none, total, total_fallback, total_none);
-  std::printf("wrote %zu pictures to %s\n", drawn, s.out.c_str());
+  std::printf("wrote %s to %s\n", data::counted(drawn, "picture").c_str(), s.out.c_str());
   return 0;
 }
 

@@ -4,7 +4,9 @@
 //   {"image": "in/3.jpg", "class": "mask", "score": 0.93, "box": [x1, y1, x2, y2]}
 //   {"image": "clip.mp4", "frame": 12, ...} for video frames.
 // Pictures and the list are written atomically; a video is written under a temporary name and
-// renamed when complete.
+// renamed when complete. An --out folder that holds an input is refused (output_folder.h). An
+// input that cannot be read is named and passed over; the others are still done and listed, and
+// the exit status is 1 at the end (0 with --skip-bad).
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -13,7 +15,9 @@
 #include <opencv2/videoio.hpp>
 #include <set>
 
+#include "apps/cli/error_message.h"
 #include "apps/data/batch.h"
+#include "apps/data/counted.h"
 #include "apps/data/sample_pipeline.h"
 #include "apps/data_io/image_decode.h"
 #include "apps/eval/json_writer.h"
@@ -21,6 +25,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/json_lines.h"
+#include "apps/maskdet/output_folder.h"
 #include "tensor/atomic_file.h"
 
 namespace maskdet::app {
@@ -37,6 +42,7 @@ struct DetectSettings {
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
+  bool skip_bad = false;
 };
 
 const std::set<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
@@ -125,8 +131,18 @@ std::string summary(const ImageDetections& found, const std::vector<std::string>
   return text + (found.empty() ? "" : found.size() > 5 ? ", ...)" : ")");
 }
 
+// An input that cannot be read: its fault, not the run's, so the batch goes on without it.
+struct UnreadableInput : Error {
+  using Error::Error;
+};
+
 void detect_image(DetectionRun& detection, const fs::path& input) {
-  const data::RgbImage image = data::decode_image_file(input.string());
+  data::RgbImage image;
+  try {
+    image = data::decode_image_file(input.string());
+  } catch (const Error& e) {
+    throw UnreadableInput(e.what());
+  }
   const ImageDetections found = detection.run(image, input.string());
   cv::Mat bgr = to_bgr(image);
   draw_detections(bgr, found, detection.detector().info.classes);
@@ -140,7 +156,8 @@ void detect_image(DetectionRun& detection, const fs::path& input) {
 
 void detect_video(DetectionRun& detection, const fs::path& input, int64_t max_frames) {
   cv::VideoCapture capture(input.string());
-  MASKDET_CHECK(capture.isOpened(), "cannot open the video ", input.string(), " (OpenCV videoio found no backend for it)");
+  if (!capture.isOpened())
+    throw UnreadableInput("cannot open the video " + input.string() + " (OpenCV videoio found no backend for it)");
   const double fps = capture.get(cv::CAP_PROP_FPS) > 0 ? capture.get(cv::CAP_PROP_FPS) : 25.0;
   const std::string ext = lower_extension(input) == ".avi" ? ".avi" : ".mp4";
   const std::string out = detection.output_path(input, ext);
@@ -166,7 +183,7 @@ void detect_video(DetectionRun& detection, const fs::path& input, int64_t max_fr
     boxes += static_cast<int64_t>(found.size());
     ++frames;
   }
-  MASKDET_CHECK(frames > 0, "the video ", input.string(), " has no readable frames");
+  if (frames == 0) throw UnreadableInput("the video " + input.string() + " has no readable frames");
   writer.release();
   std::error_code ec;
   fs::rename(partial, out, ec);
@@ -191,6 +208,8 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
+  flags.add_switch("--skip-bad", s.skip_bad,
+                   "inputs that cannot be read are reported as skipped and leave the exit status 0");
   if (cli::Flags::wants_help(args)) {
     std::cout << flags.usage();
     return 0;
@@ -203,6 +222,10 @@ int detect_command(const std::vector<std::string>& args) {
   if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
 
   const std::vector<fs::path> files = expand_inputs(inputs);
+  std::vector<std::string> input_files;
+  for (const auto& file : files) input_files.push_back(file.string());
+  refuse_out_holding_inputs("detect", s.out, input_files);
+  remove_stale_temporaries_in(s.out, std::cout);
   const Device device = usable_device(s.device);
   LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   override_inference_size(detector.settings, s.image_min_side, s.image_max_side);
@@ -211,14 +234,30 @@ int detect_command(const std::vector<std::string>& args) {
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());
 
   DetectionRun detection(detector, s.out);
+  size_t unreadable = 0;
   for (const fs::path& file : files) {
-    if (kVideoExtensions.count(lower_extension(file))) detect_video(detection, file, s.max_frames);
-    else detect_image(detection, file);
+    try {
+      if (kVideoExtensions.count(lower_extension(file))) detect_video(detection, file, s.max_frames);
+      else detect_image(detection, file);
+    } catch (const UnreadableInput& e) {
+      ++unreadable;
+      std::fflush(stdout);
+      std::fprintf(stderr, "maskdet detect: %s: %s\n", s.skip_bad ? "skipped" : "error", cli::user_message(e).c_str());
+    }
   }
   const std::string list = (fs::path(s.out) / "detections.jsonl").string();
   write_file_atomically(list, detection.lines());
-  std::printf("wrote %zu annotated files and %s\n", files.size(), list.c_str());
-  return 0;
+  std::printf("wrote %s and %s\n", data::counted(files.size() - unreadable, "annotated file").c_str(), list.c_str());
+  if (unreadable == 0) return 0;
+  std::fflush(stdout);
+  const std::string count = std::to_string(unreadable) + " of " + data::counted(files.size(), "input");
+  if (s.skip_bad) {
+    std::fprintf(stderr, "maskdet detect: skipped %s that could not be read (named above)\n", count.c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "maskdet detect: %s could not be read (named above; the others' detections are in %s); "
+               "--skip-bad makes that exit status 0\n", count.c_str(), list.c_str());
+  return kExitFailure;
 }
 
 }  // namespace maskdet::app

@@ -19,7 +19,7 @@ LoadedDetector load_detector(const std::string& snapshot_path, Device device, do
   config.postprocess.score_threshold = score_threshold;
   config.postprocess.class_agnostic_nms = class_agnostic_nms;
   detector.model = std::make_shared<RetinaNet>(config);
-  detector.model->load_state_dict(snapshot.model);
+  load_snapshot_model(*detector.model, snapshot);
   detector.model->to(device);
   detector.model->eval();
   return detector;

@@ -12,6 +12,7 @@
 #include "apps/maskdet/dataset_split.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/image_source.h"
+#include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/png_file.h"
 #include "apps/maskdet/validation.h"
 #include "tensor/atomic_file.h"
@@ -142,6 +143,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   std::error_code ec;
   fs::create_directories(out, ec);
   MASKDET_CHECK(!ec, "cannot create ", out, ": ", ec.message());
+  remove_stale_temporaries_in(out, std::cout);
   const std::string json_path = (fs::path(out) / "results.json").string();
   const std::string plot_path = (fs::path(out) / "precision_recall.png").string();
   const std::string images_path = (fs::path(out) / "images.txt").string();

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tensor/json.h"
+#include "tensor/shape.h"
 #include "tensor/safetensors.h"
 
 namespace maskdet::app {
@@ -61,7 +62,8 @@ const std::string& metadata_field(const std::map<std::string, std::string>& meta
   return it->second;
 }
 
-// The epoch number in "epoch_012.safetensors", or -1.
+}  // namespace
+
 int64_t epoch_of(const fs::path& file) {
   const std::string name = file.filename().string();
   int64_t epoch = -1;
@@ -71,6 +73,8 @@ int64_t epoch_of(const fs::path& file) {
     return epoch;
   return -1;
 }
+
+namespace {
 
 std::vector<std::pair<int64_t, fs::path>> epoch_snapshots(const std::string& dir) {
   std::vector<std::pair<int64_t, fs::path>> found;
@@ -112,6 +116,7 @@ Snapshot load_snapshot(const std::string& path) {
   MASKDET_CHECK(version == kVersion, "snapshot ", path, ": version ", version, ", this maskdet reads version ", kVersion);
 
   Snapshot snapshot;
+  snapshot.path = path;
   snapshot.info.epoch = std::stoll(metadata_field(metadata, "epoch", path));
   snapshot.info.step = std::stoll(metadata_field(metadata, "step", path));
   snapshot.info.rng_state = rng_from_hex(metadata_field(metadata, "rng_state", path), path);
@@ -132,6 +137,39 @@ Snapshot load_snapshot(const std::string& path) {
   }
   MASKDET_CHECK(!snapshot.model.empty(), "snapshot ", path, ": holds no model weights");
   return snapshot;
+}
+
+void load_snapshot_model(nn::Module& model, const Snapshot& snapshot) {
+  std::map<std::string, Tensor> own;
+  for (auto& [name, tensor] : model.state_dict()) own[name] = tensor;
+  std::map<std::string, Tensor> loadable;
+  std::vector<std::string> other_shape;
+  for (const auto& [name, tensor] : snapshot.model) {
+    const auto it = own.find(name);
+    if (it != own.end() && (it->second.shape() != tensor.shape() || it->second.dtype() != tensor.dtype()))
+      other_shape.push_back(name + " (the model's " + shape_str(it->second.shape()) + " " + dtype_name(it->second.dtype()) +
+                            ", the snapshot's " + shape_str(tensor.shape()) + " " + dtype_name(tensor.dtype()) + ")");
+    else
+      loadable[name] = tensor;
+  }
+  const nn::LoadResult result = model.load_state_dict(loadable, /*strict=*/false);
+  std::vector<std::string> missing;
+  for (const auto& name : result.missing_keys)
+    if (!snapshot.model.count(name)) missing.push_back(name);
+  if (missing.empty() && result.unexpected_keys.empty() && other_shape.empty()) return;
+  std::string counts, lists;
+  const auto add = [&](const std::vector<std::string>& names, const char* what) {
+    if (names.empty()) return;
+    counts += (counts.empty() ? "" : ", ") + std::to_string(names.size()) + " " + what;
+    lists += std::string("\n  ") + what + ":";
+    for (size_t i = 0; i < names.size() && i < 20; ++i) lists += " " + names[i];
+    if (names.size() > 20) lists += " ... (" + std::to_string(names.size() - 20) + " more)";
+  };
+  add(missing, "missing");
+  add(result.unexpected_keys, "unexpected");
+  add(other_shape, "of another shape");
+  MASKDET_FAIL("snapshot ", snapshot.path, " does not fit the model its settings describe (", counts, ", of the model's ",
+               own.size(), " entries): a damaged file, or one from another version of maskdet", lists);
 }
 
 std::string resolve_snapshot(const std::string& path) {

@@ -9,6 +9,7 @@
 // failed run never leaves half a snapshot in place of the last good one.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ struct SnapshotInfo {
 };
 
 struct Snapshot {
+  std::string path;  // the file it was read from
   SnapshotInfo info;
   std::map<std::string, Tensor> model;      // without the "model." prefix
   optim::StateDict optimizer;               // without the "optimizer." prefix
@@ -40,18 +42,28 @@ void save_snapshot(const std::string& path, const nn::Module& model, const optim
 // Throws maskdet::Error naming the file when it is not a maskdet snapshot.
 Snapshot load_snapshot(const std::string& path);
 
+// Loads the snapshot's model weights into `model`, built from the snapshot's settings. When they
+// do not fit (keys missing or unexpected, other shapes or dtypes: a damaged file, or one from
+// another version of maskdet) throws maskdet::Error whose first line names the file and counts
+// what differs, the keys listed below it.
+void load_snapshot_model(nn::Module& model, const Snapshot& snapshot);
+
 // `path` itself when it is a file; for a folder, its newest epoch snapshot (highest epoch number).
 std::string resolve_snapshot(const std::string& path);
 
 // <dir>/epoch_<NNN>.safetensors
 std::string snapshot_file(const std::string& dir, int64_t epoch);
 
+// The epoch number of a file named as snapshot_file names them ("epoch_012.safetensors"), or -1.
+int64_t epoch_of(const std::filesystem::path& file);
+
 // Deletes all but the newest `keep` epoch snapshots in `dir` (keep 0: none deleted).
 void prune_snapshots(const std::string& dir, int keep);
 
-// Deletes the epoch snapshots in `dir` after `epoch` (all of them for 0): a run starting or
-// resuming there is about to write its own, and an older run's later epochs must not pass for
-// this run's newest. Returns how many were deleted.
+// Deletes the epoch snapshots in `dir` after `epoch`: a run resuming there is about to write its
+// own, and the later epochs of the run it resumes must not pass for this run's newest. (A fresh
+// run finds none: an earlier run's files are set aside first, snapshot_folder.h.) Returns how
+// many were deleted.
 int remove_snapshots_after(const std::string& dir, int64_t epoch);
 
 }  // namespace maskdet::app

@@ -1,13 +1,17 @@
 // `maskdet train`: reads the flags (over a snapshot's recorded settings when resuming), the data
 // and the starting weights, then hands over to the training loop (trainer.h).
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
+#include "apps/data/counted.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
+#include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/pretrained_weights.h"
 #include "apps/maskdet/snapshot.h"
+#include "apps/maskdet/snapshot_folder.h"
 #include "apps/maskdet/train_settings.h"
 #include "apps/maskdet/trainer.h"
 #include "tensor/generator.h"
@@ -19,6 +23,13 @@ namespace {
 constexpr const char* kSummary =
     "Trains the RetinaNet detector on a VOC or CSV data set; one snapshot per epoch in --snapshot-path.\n"
     "With --resume, the snapshot's settings are used and the flags given here override them.";
+
+// The folder a --resume or --snapshot-path value stands for (a snapshot file's own folder).
+std::string folder_of(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || !std::filesystem::path(path).has_parent_path()) return path;
+  return std::filesystem::path(path).parent_path().string();
+}
 
 // The snapshot's settings with the command line's flags over them.
 TrainSettings resumed_settings(const std::vector<std::string>& args, const Snapshot& snapshot,
@@ -51,6 +62,12 @@ int train_command(const std::vector<std::string>& args) {
   }
   flags.parse(args);
 
+  if (settings.overwrite && !settings.resume.empty())
+    throw cli::UsageError("maskdet train: --overwrite replaces an earlier run and --resume goes on with one; give one");
+  // Before anything reads the folder, so that it shows a whole run, never one half set aside.
+  const std::string given_folder = folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume);
+  remove_stale_temporaries_in(given_folder, std::cout);
+  recover_snapshot_folder(given_folder, std::cout);
   std::optional<Snapshot> snapshot;
   if (!settings.resume.empty()) {
     const std::string path = resolve_snapshot(settings.resume);
@@ -58,6 +75,11 @@ int train_command(const std::vector<std::string>& args) {
     settings = resumed_settings(args, *snapshot, path);
   }
   check_train_settings(settings);
+  if (settings.snapshot_path != given_folder) {  // a resumed run's own folder, elsewhere
+    remove_stale_temporaries_in(settings.snapshot_path, std::cout);
+    recover_snapshot_folder(settings.snapshot_path, std::cout);
+  }
+  if (!snapshot) refuse_earlier_run(settings.snapshot_path, settings.overwrite);
   const Device device = usable_device(settings.device);
 
   const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
@@ -68,7 +90,7 @@ int train_command(const std::vector<std::string>& args) {
   auto model = std::make_shared<RetinaNet>(retinanet_config(settings, classes.size()));
   TrainerState state;
   if (snapshot) {
-    model->load_state_dict(snapshot->model);
+    load_snapshot_model(*model, *snapshot);
     default_generator().set_state(snapshot->info.rng_state);
     state = {snapshot->info.epoch, snapshot->info.step, settings.resume};
     std::cout << "resuming " << settings.resume << " after epoch " << state.epoch << " (optimiser step " << state.step
@@ -88,8 +110,16 @@ int train_command(const std::vector<std::string>& args) {
               << stages - trainable << " of " << stages << " stages frozen\n";
   model->to(device);
 
-  const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr);
-  std::cout << "trained " << end.epoch << " epochs (" << end.step << " steps); last snapshot " << end.last_snapshot
+  // Set aside only now, after the data, the device and the weights were found good: a run that
+  // cannot start leaves the folder as it was.
+  std::optional<EarlierRun> earlier;
+  if (!snapshot) earlier.emplace(settings.snapshot_path, std::cout);
+  const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr,
+                                 [&] {
+                                   if (earlier) earlier->discard();
+                                 });
+  std::cout << "trained " << data::counted(static_cast<size_t>(end.epoch), "epoch") << " ("
+            << data::counted(static_cast<size_t>(end.step), "step") << "); last snapshot " << end.last_snapshot
             << "; logs and training_curves.png in " << settings.snapshot_path << "\n";
   return 0;
 }

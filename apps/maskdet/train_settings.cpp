@@ -62,6 +62,8 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add("--snapshot-path", s.snapshot_path, "DIR", "snapshots and the training logs go here");
   flags.add("--keep-snapshots", s.keep_snapshots, "N", "newest epoch snapshots to keep (0: all)");
   flags.add("--resume", s.resume, "FILE|DIR", "continue the run of this snapshot (a folder: its newest)");
+  flags.add_switch("--overwrite", s.overwrite,
+                   "a new run may replace the run in --snapshot-path (deleted once this run has a snapshot)");
   flags.add_switch("--no-evaluation", s.no_evaluation, "skip the validation after each epoch");
   flags.add("--score-threshold", s.score_threshold, "X", "score at which validation counts precision and recall");
 }
@@ -228,6 +230,7 @@ void check_train_settings(const TrainSettings& s) {
 
 std::map<std::string, std::string> settings_record(TrainSettings settings) {
   settings.resume.clear();
+  settings.overwrite = false;
   cli::Flags flags("snapshot", "");
   bind_train_flags(flags, settings);
   return flags.values();

@@ -73,6 +73,7 @@ struct TrainSettings {
   std::string snapshot_path = "snapshots";
   int keep_snapshots = 2;  // newest per-epoch snapshots kept; 0 keeps all
   std::string resume;
+  bool overwrite = false;  // a fresh run may replace an earlier run in snapshot_path
   bool no_evaluation = false;
   double score_threshold = 0.5;  // for the per-epoch precision and recall
 };
@@ -110,8 +111,8 @@ void override_inference_size(TrainSettings& settings, double min_side, double ma
 // Throws cli::UsageError naming the first setting out of range.
 void check_train_settings(const TrainSettings& settings);
 
-// Every setting under its flag's name, formatted, as a snapshot records them (--resume left out:
-// it names where a run came from, not what it is).
+// Every setting under its flag's name, formatted, as a snapshot records them (--resume and
+// --overwrite left out: they say how a run started, not what it is).
 std::map<std::string, std::string> settings_record(TrainSettings settings);
 
 // Settings from the name -> value table a snapshot records (unknown names are an error: the

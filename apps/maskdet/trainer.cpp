@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/data/counted.h"
 #include "apps/data/data_loader.h"
 #include "apps/eval/report_plots.h"
 #include "apps/maskdet/png_file.h"
@@ -64,7 +65,7 @@ void update_curves_figure(const std::string& dir) {
     save_png((fs::path(dir) / "training_curves.png").string(),
              eval::training_curves_figure(TrainingLog::read_curves(dir)));
   } catch (const std::exception& e) {
-    std::cerr << "warning: could not draw the training curves: " << e.what() << "\n";
+    std::cerr << "warning: could not draw the training curves: " << without_source_locations(e.what()) << "\n";
   }
 }
 
@@ -102,7 +103,8 @@ void write_split_lists(const std::string& dir, const TrainingData& data) {
 }  // namespace
 
 TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std::string, std::string>& record,
-                   const TrainingData& data, TrainerState state, const Snapshot* resume) {
+                   const TrainingData& data, TrainerState state, const Snapshot* resume,
+                   const std::function<void()>& after_snapshot) {
   const Device device = parse_device(s.device);
   const std::vector<Tensor> params = trainable_parameters(model);
   MASKDET_CHECK(!params.empty(), "nothing to train: every parameter is frozen");
@@ -139,9 +141,9 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
                 static_cast<long long>(state.epoch), s.snapshot_path.c_str());
   write_split_lists(s.snapshot_path, data);
-  std::printf("training on %zu images (%lld steps of %lld per epoch), validating on %zu; %lld trainable parameters; "
-              "snapshots in %s\n",
-              data.train.images.size(), static_cast<long long>(steps_per_epoch), static_cast<long long>(s.batch_size),
+  std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
+              data::counted(data.train.images.size(), "image").c_str(),
+              data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
               validating ? data.validation.images.size() : size_t{0},
               static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
   std::fflush(stdout);
@@ -200,6 +202,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     const std::string path = snapshot_file(s.snapshot_path, state.epoch);
     save_snapshot(path, model, optimizer.get(), info);
     state.last_snapshot = path;
+    if (after_snapshot) after_snapshot();
     prune_snapshots(s.snapshot_path, s.keep_snapshots);
     log.log_epoch(record_line);
     update_curves_figure(s.snapshot_path);

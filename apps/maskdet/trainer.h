@@ -7,6 +7,7 @@
 // reaches any snapshot.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,8 +28,10 @@ struct TrainerState {
 
 // Trains `model` (already initialised or restored) from `state` up to settings.epochs.
 // `resume`: the snapshot's optimiser state to restore, or null for a new run. `record`: the
-// settings to store in snapshots (flag name -> value).
+// settings to store in snapshots (flag name -> value). `after_snapshot` (may be empty) is called
+// each time a snapshot is in place.
 TrainerState train(RetinaNet& model, const TrainSettings& settings, const std::map<std::string, std::string>& record,
-                   const TrainingData& data, TrainerState state, const Snapshot* resume);
+                   const TrainingData& data, TrainerState state, const Snapshot* resume,
+                   const std::function<void()>& after_snapshot = {});
 
 }  // namespace maskdet::app

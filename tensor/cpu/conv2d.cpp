@@ -5,7 +5,8 @@
 //   backward filter  grad_W[g] (O/G, C/G*KH*KW) += grad_out[n, g] @ col(x[n])[g]^T
 // A 1x1, stride-1, unpadded convolution is already a GEMM on the image itself (col = x[n]).
 // 3x3 stride-1 convolutions with enough channels take the Winograd path instead
-// (tensor/cpu/conv2d_winograd.h), which needs 2.25x fewer multiplications.
+// (tensor/cpu/conv2d_winograd.h), which needs 2.25x fewer multiplications, and depthwise ones
+// (one filter per channel) a direct loop (tensor/cpu/conv2d_depthwise.h) with no im2col at all.
 //
 // Everything runs on the OpenMP threads, BLAS included (single-threaded calls on blocks of
 // the work): im2col and the GEMMs alternate, and handing the GEMMs to OpenBLAS's own pool
@@ -15,6 +16,7 @@
 // BLAS no faster rate (single-threaded OpenBLAS ran 256 x 2304 x 2048, 4096 and 8192 alike, at
 // 109-113 GFLOPS) and would need the output transposed from (O, N*OH*OW) to (N, O, OH*OW).
 #include "tensor/cpu/blas.h"
+#include "tensor/cpu/conv2d_depthwise.h"
 #include "tensor/cpu/conv2d_winograd.h"
 #include "tensor/cpu/conv_geometry.h"
 #include "tensor/cpu/im2col.h"
@@ -73,6 +75,10 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     const T* xp = x.data_ptr<T>();
     const T* wp = weight.data_ptr<T>();
     T* op = out.data_ptr<T>();
+    if (depthwise_applies(s)) {
+      depthwise_forward(xp, wp, bias.defined() ? bias.data_ptr<T>() : nullptr, op, s);
+      return;
+    }
     if (winograd_applies(s)) {
       winograd_forward(xp, wp, bias.defined() ? bias.data_ptr<T>() : nullptr, op, s);
       return;
@@ -105,6 +111,10 @@ void conv2d_backward_data(const Tensor& grad_out, const Tensor& weight, const Te
     const T* gp = grad_out.data_ptr<T>();
     const T* wp = weight.data_ptr<T>();
     T* gxp = grad_x.data_ptr<T>();
+    if (depthwise_applies(s)) {
+      depthwise_backward_data(gp, wp, gxp, s);
+      return;
+    }
     if (winograd_applies(s)) {
       winograd_backward_data(gp, wp, gxp, s);
       return;
@@ -130,6 +140,10 @@ void conv2d_backward_filter(const Tensor& grad_out, const Tensor& x, const Tenso
     const T* gp = grad_out.data_ptr<T>();
     const T* xp = x.data_ptr<T>();
     T* gwp = grad_weight.data_ptr<T>();
+    if (depthwise_applies(s)) {
+      depthwise_backward_filter(gp, xp, gwp, s);
+      return;
+    }
     if (winograd_applies(s)) {
       winograd_backward_filter(gp, xp, gwp, s);
       return;

@@ -76,10 +76,16 @@ TEST(Flags, MistakesNameTheFlag) {
   EXPECT_EQ(usage_error(flags, {"--rate", "nan"}), "prog: --rate wants a number, got 'nan'");
 }
 
-TEST(ErrorMessage, DropsOnlyASourcePosition) {
+TEST(ErrorMessage, DropsOnlySourcePositions) {
   EXPECT_EQ(cli::without_source_location("bad box (apps/data/voc.cpp:42)"), "bad box");
   EXPECT_EQ(cli::without_source_location("bad box (see the docs)"), "bad box (see the docs)");
   EXPECT_EQ(cli::without_source_location("count (3:4)"), "count (3:4)");
+  // Every position, where one error's message carries another's; positions in data files stay.
+  EXPECT_EQ(cli::without_source_location("a.xml:3: image x cannot be decoded (/src/apps/data_io/image_decode.cpp:50) "
+                                         "(/src/apps/data/dataset_assembly.cpp:76)\n  more (layers/module.h:9)"),
+            "a.xml:3: image x cannot be decoded\n  more");
+  EXPECT_EQ(cli::without_source_location("box (see a.xml:3) (tensor/x.cu:1)"), "box (see a.xml:3)");
+  EXPECT_EQ(cli::without_source_location("at (my file.cpp:2)"), "at (my file.cpp:2)");
 }
 
 struct BadCommand {

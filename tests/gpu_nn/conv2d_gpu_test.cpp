@@ -75,6 +75,9 @@ std::vector<ConvCase> cases() {
       {"dilation 2", 1, 3, 12, 12, 4, 3, 3, params_of(1, 2, 2)},
       {"groups 2", 2, 6, 8, 9, 4, 3, 3, params_of(1, 1, 1, 2)},
       {"depthwise", 2, 8, 10, 10, 8, 3, 3, params_of(1, 1, 1, 8)},
+      // MobileNetV2's depthwise layers: the CPU's direct kernel against cuDNN's grouped one.
+      {"depthwise stride 2, odd size", 2, 32, 13, 11, 32, 3, 3, params_of(2, 1, 1, 32)},
+      {"depthwise 5x5 no bias", 1, 16, 12, 12, 16, 5, 5, params_of(1, 2, 1, 16), false},
       {"1x1", 3, 16, 7, 5, 12, 1, 1, params_of(1, 0)},
       {"1x1 stride 2", 2, 8, 9, 9, 4, 1, 1, params_of(2, 0)},
       {"no bias 5x5", 2, 3, 11, 13, 4, 5, 5, params_of(1, 2), false},

@@ -57,6 +57,17 @@ TEST(Gradcheck, Conv2dDepthwise) {
   EXPECT_GRADCHECK(conv_fn(Conv2dOptions().group_count(3).padding(1)),
                    {randn64({2, 3, 5, 5}, 32), randn64({3, 1, 3, 3}, 33), randn64({3}, 34)});
 }
+// One filter per channel, stride 2 on odd and even sides: the direct depthwise kernel's three
+// passes (tensor/cpu/conv2d_depthwise.h), phases of the strided columns included.
+TEST(Gradcheck, Conv2dDepthwiseStride2) {
+  EXPECT_GRADCHECK(conv_fn(Conv2dOptions().group_count(4).stride(2).padding(1)),
+                   {randn64({2, 4, 7, 6}, 60), randn64({4, 1, 3, 3}, 61), randn64({4}, 62)});
+}
+TEST(Gradcheck, Conv2dDepthwiseUnevenStrideNoBias) {
+  Conv2dOptions o = Conv2dOptions().group_count(2);
+  o.stride_h = 1, o.stride_w = 3, o.pad_h = 2, o.pad_w = 1;
+  EXPECT_GRADCHECK(conv_fn(o), {randn64({2, 2, 5, 8}, 63), randn64({2, 1, 3, 4}, 64)});
+}
 TEST(Gradcheck, Conv2dWithoutBias) {
   EXPECT_GRADCHECK(conv_fn(Conv2dOptions().padding(1)), {randn64({2, 3, 4, 4}, 35), randn64({2, 3, 3, 3}, 36)});
 }

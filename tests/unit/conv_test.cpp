@@ -148,12 +148,20 @@ TEST(Conv2d, MatchesDirectLoops) {
   non_square.stride_h = 2, non_square.pad_w = 2, non_square.dilation_w = 3;
   Conv2dOptions uneven_padding;
   uneven_padding.pad_h = 0, uneven_padding.pad_w = 2;
+  Conv2dOptions depthwise_uneven = Conv2dOptions().group_count(3);
+  depthwise_uneven.stride_h = 1, depthwise_uneven.stride_w = 2, depthwise_uneven.pad_h = 2, depthwise_uneven.pad_w = 0;
   const std::vector<ConvCase> cases = {
       {"3x3 pad 1", {2, 3, 6, 7}, {4, 3, 3, 3}, Conv2dOptions().padding(1), true},
       {"stride 2", {1, 2, 9, 8}, {3, 2, 3, 3}, Conv2dOptions().stride(2).padding(1), true},
       {"dilation 2", {1, 2, 8, 8}, {2, 2, 3, 3}, Conv2dOptions().dilation(2).padding(2), false},
       {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, Conv2dOptions().group_count(2), true},
-      {"depthwise", {1, 3, 5, 6}, {6, 1, 3, 3}, Conv2dOptions().group_count(3).padding(1), true},
+      {"depthwise, 2 filters per channel", {1, 3, 5, 6}, {6, 1, 3, 3}, Conv2dOptions().group_count(3).padding(1), true},
+      // One filter per channel: the direct depthwise kernel (tensor/cpu/conv2d_depthwise.h).
+      {"depthwise 3x3", {2, 4, 7, 6}, {4, 1, 3, 3}, Conv2dOptions().group_count(4).padding(1), true},
+      {"depthwise stride 2, odd size", {2, 5, 9, 7}, {5, 1, 3, 3}, Conv2dOptions().group_count(5).stride(2).padding(1), false},
+      {"depthwise stride 2, even size", {1, 3, 8, 10}, {3, 1, 3, 3}, Conv2dOptions().group_count(3).stride(2).padding(1), true},
+      {"depthwise 5x5 stride 3 pad 0", {1, 2, 11, 13}, {2, 1, 5, 5}, Conv2dOptions().group_count(2).stride(3), true},
+      {"depthwise uneven stride and padding", {1, 3, 6, 9}, {3, 1, 3, 2}, depthwise_uneven, true},
       {"1x1", {2, 5, 4, 3}, {3, 5, 1, 1}, Conv2dOptions(), true},
       {"1x1 stride 2", {1, 3, 5, 5}, {2, 3, 1, 1}, Conv2dOptions().stride(2), false},
       {"non-square", {1, 2, 9, 7}, {3, 2, 2, 3}, non_square, true},

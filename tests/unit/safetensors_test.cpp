@@ -247,6 +247,17 @@ TEST(Json, ParsesTheHeaderSubset) {
   EXPECT_EQ(json::parse(json::quote("a\x01\"b")).as_string(), "a\x01\"b");
 }
 
+TEST(Json, QuoteWritesValidUtf8WhateverTheBytes) {
+  // Well-formed UTF-8 is kept as it is; each byte outside it becomes U+FFFD.
+  EXPECT_EQ(json::quote("m\xc3\xa1scara \xF0\x9F\x98\x80"), "\"m\xc3\xa1scara \xF0\x9F\x98\x80\"");
+  EXPECT_EQ(json::quote("m\xe4sk"), "\"m\\ufffdsk\"");
+  EXPECT_EQ(json::quote("\xff\xfe"), "\"\\ufffd\\ufffd\"");
+  EXPECT_EQ(json::quote("\xc3"), "\"\\ufffd\"");  // a sequence cut short
+  EXPECT_TRUE(json::is_valid_utf8("m\xc3\xa1scara"));
+  for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"})
+    EXPECT_FALSE(json::is_valid_utf8(bad)) << "overlong, surrogate, above U+10FFFF or a lone continuation byte";
+}
+
 TEST(Json, RejectsMalformedTextWithPositions) {
   auto error_at = [](const std::string& text) -> size_t {
     try {

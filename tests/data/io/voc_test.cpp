@@ -1,6 +1,7 @@
 // Pascal VOC reading: one annotation from text, each malformed-XML and bad-value error naming
-// the file, line and element, the flat folder layout (with the image-name fallback), the
-// devkit layout with a split file, skip_bad, and load_dataset picking the layout by itself.
+// the file, line and element (a class name that is not UTF-8 among them), the flat folder
+// layout (with the image-name fallback, said in a warning), the devkit layout with a split
+// file, skip_bad, and load_dataset picking the layout by itself.
 #include "apps/data_io/load_dataset.h"
 #include "apps/data_io/voc_folders.h"
 #include "apps/data_io/voc_xml.h"
@@ -75,6 +76,14 @@ TEST(VocXml, EachErrorNamesTheFileLineAndElement) {
       {"s.xml:5:", "<size>/<width>", "'-4'"}));
 }
 
+TEST(VocXml, AClassNameThatIsNotUtf8IsRefusedWithFileAndLine) {
+  // Latin-1 "m\xe4sk": tinyxml2 passes the bytes through, and JSON has no spelling for them.
+  EXPECT_TRUE(throws_error_with([] { parse_voc_xml(voc("a.jpg", object("m\xe4sk", box(1, 1, 5, 5))), "u.xml"); },
+                                {"u.xml:5:", "<object>[1]/<name>", "m\\xE4sk", "not UTF-8"}));
+  EXPECT_EQ(parse_voc_xml(voc("a.jpg", object("m\xc3\xa1scara", box(1, 1, 5, 5))), "ok.xml").boxes[0].class_name,
+            "m\xc3\xa1scara");
+}
+
 TEST(VocXml, WrittenXmlReadsBack) {
   const ImageAnnotation a{"/some/dir/3.jpg", 64, 48, {{1, 2, 3.5f, 4, 1, true}, {5, 6, 7, 8, 0, false}}};
   const NamedImage back = parse_voc_xml(voc_xml_string(a, {"mask", "noMask"}), "w.xml");
@@ -110,6 +119,10 @@ TEST_F(VocFolders, FlatLayoutWithImageNameFallback) {
   EXPECT_EQ(d.images[0].boxes[0].class_id, 1);
   EXPECT_EQ(d.images[1].image_path, path("set/images/1.png"));
   EXPECT_EQ(boxes_per_class(d), (std::vector<size_t>{2, 1}));
+  // Said, so that a <filename> typo does not pair an annotation with the wrong picture unseen.
+  ASSERT_EQ(report_.warnings(), 1u) << report_.summary();
+  for (const char* piece : {"1.xml", "<filename> renamed.jpg", "1.png"})
+    EXPECT_NE(report_.warning_messages()[0].find(piece), std::string::npos) << report_.warning_messages()[0];
 }
 
 TEST_F(VocFolders, MissingImagesAreErrorsOnlyWhenChecked) {
