@@ -11,6 +11,7 @@
 #include "apps/cli/flags.h"
 #include "apps/data/counted.h"
 #include "apps/maskdet/snapshot.h"
+#include "apps/maskdet/trainer.h"
 #include "apps/maskdet/training_log.h"
 #include "tensor/error.h"
 
@@ -65,7 +66,8 @@ size_t put_back(const fs::path& held, const fs::path& dir) {
 
 bool is_run_file(const std::string& name) {
   static const std::set<std::string> logs = {TrainingLog::kStepsFile, TrainingLog::kEpochsFile,
-                                             TrainingLog::kEpochsJsonFile, "training_curves.png"};
+                                             TrainingLog::kEpochsJsonFile, "training_curves.png",
+                                             kTrainSplitFile, kValidationSplitFile};
   return logs.count(name) > 0 || epoch_of(name) >= 0;
 }
 

@@ -12,7 +12,8 @@
 namespace maskdet::app {
 
 // Whether a file of this name is one `maskdet train` writes into its snapshot folder: an epoch
-// snapshot or one of the logs (training_log.h) or the training-curves figure.
+// snapshot, one of the logs (training_log.h), the training-curves figure or the split lists
+// (trainer.h).
 bool is_run_file(const std::string& name);
 
 // Puts right what a start interrupted between setting an earlier run aside and its own first

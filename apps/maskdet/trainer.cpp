@@ -93,7 +93,7 @@ void update_curves_figure(const std::string& dir) {
 // Which images trained and which were held out, one path a line, so other tools (and the torchvision
 // reference run, tools/train_torchvision_retinanet.py) can use the same split.
 void write_split_lists(const std::string& dir, const TrainingData& data) {
-  for (const auto& [name, set] : {std::pair{"train_images.txt", &data.train}, {"val_images.txt", &data.validation}}) {
+  for (const auto& [name, set] : {std::pair{kTrainSplitFile, &data.train}, {kValidationSplitFile, &data.validation}}) {
     std::string list;
     for (const auto& image : set->images) list += image.image_path + "\n";
     write_file_atomically((fs::path(dir) / name).string(), list);

@@ -20,6 +20,10 @@
 
 namespace maskdet::app {
 
+// The split a run trained on, written into its snapshot folder: one image path a line.
+constexpr const char* kTrainSplitFile = "train_images.txt";
+constexpr const char* kValidationSplitFile = "val_images.txt";
+
 struct TrainerState {
   int64_t epoch = 0;  // epochs completed
   int64_t step = 0;   // optimiser steps taken
