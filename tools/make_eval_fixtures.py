@@ -8,8 +8,9 @@ a few with the wrong class, duplicates, stray boxes, and boxes shifted so that t
 0.5 under one pixel convention and not the other; scores rounded to two decimals so that
 ties occur; one image with more than 100 detections of a class (COCO keeps the best 100).
 
-  - COCO AP@[.5:.95], AP50 and AP75, overall and per class, come from pycocotools' COCOeval
-    (iouType "bbox"), with one addition: a difficult ground truth is given COCOeval's "ignore"
+  - COCO AP@[.5:.95], AP50, AP75 and AR@100, overall and per class, and AP and AR@100 of the
+    small, medium and large boxes, come from pycocotools' COCOeval (iouType "bbox"), with one
+    addition: a difficult ground truth is given COCOeval's "ignore"
     flag (the treatment it gives a box outside the area range), since COCO has no such flag.
   - PASCAL VOC AP at IoU 0.5 (all-point, VOC2010+) comes from voc_ap() below, a plain Python
     port of the devkit's rules (VOCevaldet.m and VOCap.m), for both pixel conventions: the
@@ -26,7 +27,10 @@ the repository's JSON reader (tensor/json.h) accepts integers only. Layout:
   classes:  the class names, indexed by the class ids below
   images:   per image {"ground_truth": [[x1, y1, x2, y2, class, difficult], ...],
                        "detections": [[x1, y1, x2, y2, class, score], ...]}
-  expected: {"coco": {map, map50, map75, per_class: {name: {ap, ap50, ap75}}},
+  expected: {"coco": {map, map50, map75, mar, by_size: {small|medium|large: {ap, ar}},
+                      per_class: {name: {ap, ap50, ap75, ar,
+                                         by_size: {small|medium|large: {num_gt, ap, ar}}}}},
+             (a figure COCOeval leaves at -1, without ground truth, is the string "undefined")
              "voc": {"inclusive" | "continuous": {map50, per_class: {name: {ap50, num_gt,
                      num_difficult, num_det, true_positives, false_positives}}}},
              "score_threshold"}
@@ -133,16 +137,37 @@ def coco_metrics(images):
         evaluator.summarize()
     stats = evaluator.stats
     precision = evaluator.eval["precision"]  # [IoU, recall, class, area, maxDets]
+    recall = evaluator.eval["recall"]  # [IoU, class, area, maxDets]
     iou_thresholds = evaluator.params.iouThrs
-    area_all = evaluator.params.areaRngLbl.index("all")
+    area_labels = evaluator.params.areaRngLbl
+    area_all = area_labels.index("all")
     max_dets_100 = evaluator.params.maxDets.index(100)
+
+    def defined(table):
+        """COCOeval's mean of a table, -1 (no ground truth) as None."""
+        return None if np.all(table == -1) else float(np.mean(table[table > -1]))
+
     per_class = {}
     for k, name in enumerate(CLASSES):
         table = precision[:, :, k, area_all, max_dets_100]
         at = lambda t: table[np.where(iou_thresholds == t)[0][0]]
+        by_size = {}
+        for size in ("small", "medium", "large"):
+            a = area_labels.index(size)
+            low, high = evaluator.params.areaRng[a]
+            num_gt = sum(1 for g in gt_anns if g["category_id"] == k + 1 and not g["difficult"]
+                         and low <= g["area"] <= high)
+            by_size[size] = {"num_gt": num_gt, "ap": defined(precision[:, :, k, a, max_dets_100]),
+                             "ar": defined(recall[:, k, a, max_dets_100])}
         per_class[name] = {"ap": float(np.mean(table)), "ap50": float(np.mean(at(0.5))),
-                           "ap75": float(np.mean(at(0.75)))}
-    return {"map": float(stats[0]), "map50": float(stats[1]), "map75": float(stats[2]), "per_class": per_class}
+                           "ap75": float(np.mean(at(0.75))), "ar": defined(recall[:, k, area_all, max_dets_100]),
+                           "by_size": by_size}
+    # stats: AP, AP50, AP75, AP small/medium/large, AR@1, AR@10, AR@100, AR@100 small/medium/large
+    by_size = {size: {"ap": None if stats[3 + i] == -1 else float(stats[3 + i]),
+                      "ar": None if stats[9 + i] == -1 else float(stats[9 + i])}
+               for i, size in enumerate(("small", "medium", "large"))}
+    return {"map": float(stats[0]), "map50": float(stats[1]), "map75": float(stats[2]), "mar": float(stats[8]),
+            "by_size": by_size, "per_class": per_class}
 
 
 def voc_iou(a, b, one_pixel):
@@ -209,7 +234,10 @@ def voc_metrics(images, one_pixel):
 
 
 def as_text(value):
-    """Floats as repr strings (see the module docstring); everything else unchanged."""
+    """Floats as repr strings (see the module docstring), None as "undefined"; everything else
+    unchanged."""
+    if value is None:
+        return "undefined"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, dict):

@@ -1,5 +1,5 @@
 // COCO-style average precision for one class, following pycocotools' COCOeval (evaluateImg and
-// accumulate) for boxes, area range "all"; see coco_ap.h.
+// accumulate) for boxes, in one area range; see coco_ap.h.
 #include "apps/eval/coco_ap.h"
 
 #include <algorithm>
@@ -29,13 +29,23 @@ struct ImageMatches {
   int64_t regular_ground_truth = 0;
 };
 
-ImageMatches match_image(const ImageAnnotations& image, int class_id, int max_detections) {
-  std::vector<const GroundTruth*> truths;
+double box_area(const Box& b) { return (b.x2 - b.x1) * (b.y2 - b.y1); }
+
+bool outside(const AreaRange& area, const Box& b) {
+  const double a = box_area(b);
+  return a < area.min_area || a > area.max_area;
+}
+
+ImageMatches match_image(const ImageAnnotations& image, int class_id, int max_detections, const AreaRange& area) {
+  struct Truth {
+    const GroundTruth* g;
+    bool ignore;
+  };
+  std::vector<Truth> truths;
   for (const GroundTruth& g : image.ground_truth)
-    if (g.class_id == class_id) truths.push_back(&g);
+    if (g.class_id == class_id) truths.push_back({&g, g.difficult || outside(area, g.box)});
   // Regular ground truth first, so a detection settles on one before looking at ignored ones.
-  std::stable_sort(truths.begin(), truths.end(),
-                   [](const GroundTruth* a, const GroundTruth* b) { return !a->difficult && b->difficult; });
+  std::stable_sort(truths.begin(), truths.end(), [](const Truth& a, const Truth& b) { return !a.ignore && b.ignore; });
   std::vector<const Detection*> detections;
   for (const Detection& d : image.detections)
     if (d.class_id == class_id) detections.push_back(&d);
@@ -44,11 +54,11 @@ ImageMatches match_image(const ImageAnnotations& image, int class_id, int max_de
   if (detections.size() > static_cast<size_t>(max_detections)) detections.resize(max_detections);
 
   ImageMatches out;
-  for (const GroundTruth* g : truths) out.regular_ground_truth += g->difficult ? 0 : 1;
+  for (const Truth& g : truths) out.regular_ground_truth += g.ignore ? 0 : 1;
   for (const Detection* d : detections) out.scores.push_back(d->score);
   std::vector<std::vector<double>> ious(detections.size(), std::vector<double>(truths.size()));
   for (size_t d = 0; d < detections.size(); ++d)
-    for (size_t g = 0; g < truths.size(); ++g) ious[d][g] = coco_iou(detections[d]->box, truths[g]->box);
+    for (size_t g = 0; g < truths.size(); ++g) ious[d][g] = coco_iou(detections[d]->box, truths[g].g->box);
 
   for (int t = 0; t < kCocoIouThresholds; ++t) {
     out.matched[t].assign(detections.size(), false);
@@ -60,16 +70,20 @@ ImageMatches match_image(const ImageAnnotations& image, int class_id, int max_de
       for (size_t g = 0; g < truths.size(); ++g) {
         if (taken[g]) continue;
         // Matched to a regular ground truth already: the ignored ones (sorted last) cannot win.
-        if (best > -1 && !truths[best]->difficult && truths[g]->difficult) break;
+        if (best > -1 && !truths[best].ignore && truths[g].ignore) break;
         // Only a smaller overlap is passed over: an equal one moves the match to the later
         // ground truth, as in COCOeval (VOC keeps the first).
         if (ious[d][g] < best_iou) continue;
         best_iou = ious[d][g];
         best = static_cast<int>(g);
       }
-      if (best == -1) continue;
+      if (best == -1) {
+        // Unmatched and outside the range: neither a hit nor a false alarm of this range.
+        out.ignored[t][d] = outside(area, detections[d]->box);
+        continue;
+      }
       out.matched[t][d] = true;
-      out.ignored[t][d] = truths[best]->difficult;
+      out.ignored[t][d] = truths[best].ignore;
       taken[best] = true;
     }
   }
@@ -106,6 +120,10 @@ double CocoPrecision::average() const {
   return sum / kCocoIouThresholds;
 }
 
+double CocoPrecision::average_recall() const {
+  return std::accumulate(recall.begin(), recall.end(), 0.0) / kCocoIouThresholds;
+}
+
 double CocoPrecision::average_at(int iou_index) const {
   MASKDET_CHECK(iou_index >= 0 && iou_index < kCocoIouThresholds, "CocoPrecision: IoU index ", iou_index,
                 " out of range");
@@ -114,7 +132,7 @@ double CocoPrecision::average_at(int iou_index) const {
 }
 
 std::optional<CocoPrecision> coco_precision(const std::vector<ImageAnnotations>& images, int class_id,
-                                            int max_detections) {
+                                            int max_detections, const AreaRange& area) {
   MASKDET_CHECK(max_detections > 0, "coco_precision: max_detections must be positive, got ", max_detections);
   // All images' detections in one list, image after image, then ranked by score; equal scores
   // keep that order (COCOeval's mergesort).
@@ -122,7 +140,7 @@ std::optional<CocoPrecision> coco_precision(const std::vector<ImageAnnotations>&
   std::array<std::vector<bool>, kCocoIouThresholds> matched, ignored;
   int64_t regular_ground_truth = 0;
   for (const ImageAnnotations& image : images) {
-    ImageMatches m = match_image(image, class_id, max_detections);
+    ImageMatches m = match_image(image, class_id, max_detections, area);
     regular_ground_truth += m.regular_ground_truth;
     scores.insert(scores.end(), m.scores.begin(), m.scores.end());
     for (int t = 0; t < kCocoIouThresholds; ++t) {
@@ -136,6 +154,7 @@ std::optional<CocoPrecision> coco_precision(const std::vector<ImageAnnotations>&
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
 
   CocoPrecision result;
+  result.num_ground_truth = regular_ground_truth;
   for (int t = 0; t < kCocoIouThresholds; ++t) {
     std::vector<double> recall, precision;
     double true_positives = 0, false_positives = 0;
@@ -146,6 +165,7 @@ std::optional<CocoPrecision> coco_precision(const std::vector<ImageAnnotations>&
       recall.push_back(true_positives / static_cast<double>(regular_ground_truth));
       precision.push_back(true_positives / (false_positives + true_positives + DBL_EPSILON));
     }
+    result.recall[t] = recall.empty() ? 0.0 : recall.back();
     for (size_t i = precision.size(); i-- > 1;)
       if (precision[i] > precision[i - 1]) precision[i - 1] = precision[i];
     for (int r = 0; r < kCocoRecallThresholds; ++r) {

@@ -85,6 +85,13 @@ EvalResult evaluate_detections(const std::vector<ImageAnnotations>& images, cons
       c.ap = coco->average();
       c.ap50_coco = coco->average_at(kCocoIouIndex50);
       c.ap75 = coco->average_at(kCocoIouIndex75);
+      c.ar = coco->average_recall();
+    }
+    for (int size = 0; size < kNumSizes; ++size) {
+      const std::optional<CocoPrecision> coco =
+          coco_precision(images, k, options.coco_max_detections, kAreaSizes[size]);
+      if (!coco) continue;
+      c.by_size[size] = {coco->num_ground_truth, coco->average(), coco->average_recall()};
     }
     const DetectionCounts counts = counts_at_score(voc, options.score_threshold);
     c.precision = ratio(counts.true_positives, counts.true_positives + counts.false_positives);
@@ -98,10 +105,39 @@ EvalResult evaluate_detections(const std::vector<ImageAnnotations>& images, cons
   result.map = mean_over_classes(result.per_class, &ClassEval::ap);
   result.map50_coco = mean_over_classes(result.per_class, &ClassEval::ap50_coco);
   result.map75 = mean_over_classes(result.per_class, &ClassEval::ap75);
+  result.mar = mean_over_classes(result.per_class, &ClassEval::ar);
+  for (int size = 0; size < kNumSizes; ++size) {
+    SizeEval& mean = result.by_size[size];
+    double ap_sum = 0, ar_sum = 0;
+    int classes = 0;
+    for (const ClassEval& c : result.per_class) {
+      const SizeEval& s = c.by_size[size];
+      mean.num_gt += s.num_gt;
+      if (!s.ap) continue;
+      ap_sum += *s.ap;
+      ar_sum += *s.ar;
+      ++classes;
+    }
+    if (classes > 0) mean.ap = ap_sum / classes, mean.ar = ar_sum / classes;
+  }
   result.precision = ratio(pooled.true_positives, pooled.true_positives + pooled.false_positives);
   result.recall = ratio(pooled.true_positives, pooled_ground_truth);
   return result;
 }
+
+namespace {
+
+void write_sizes(JsonWriter& w, const std::array<SizeEval, kNumSizes>& sizes) {
+  w.key("by_size").begin_object();
+  for (int size = 0; size < kNumSizes; ++size) {
+    w.key(kAreaSizes[size].name).begin_object();
+    w.key("num_gt").integer(sizes[size].num_gt).key("ap").number(sizes[size].ap).key("ar").number(sizes[size].ar);
+    w.end_object();
+  }
+  w.end_object();
+}
+
+}  // namespace
 
 std::string EvalResult::to_json() const {
   JsonWriter w;
@@ -111,12 +147,15 @@ std::string EvalResult::to_json() const {
     w.key("ap50").number(c.ap50).key("ap").number(c.ap).key("ap50_coco").number(c.ap50_coco);
     w.key("ap75").number(c.ap75).key("precision").number(c.precision).key("recall").number(c.recall);
     w.key("num_gt").integer(c.num_gt).key("num_difficult").integer(c.num_difficult);
-    w.key("num_det").integer(c.num_det);
+    w.key("num_det").integer(c.num_det).key("ar").number(c.ar);
+    write_sizes(w, c.by_size);
     w.end_object();
   }
   w.end_object();
   w.key("map50").number(map50).key("map").number(map).key("map50_coco").number(map50_coco);
-  w.key("map75").number(map75).key("precision").number(precision).key("recall").number(recall);
+  w.key("map75").number(map75).key("mar").number(mar);
+  write_sizes(w, by_size);
+  w.key("precision").number(precision).key("recall").number(recall);
   w.key("score_threshold").number(score_threshold).key("voc_iou_threshold").number(voc_iou_threshold);
   w.key("voc_pixels").string(voc_pixels == PixelConvention::Inclusive ? "inclusive" : "continuous");
   w.key("num_images").integer(num_images);

@@ -2,10 +2,12 @@
 // to the usual detection metrics, each class and all together:
 //   - AP at IoU 0.5 by the PASCAL VOC2010+ devkit (all-point interpolation; voc_ap.h), and its
 //     mean over the classes that have ground truth (mAP@0.5, "map50");
-//   - AP@[.5:.95], AP50 and AP75 by pycocotools' COCOeval for boxes (coco_ap.h);
+//   - AP@[.5:.95], AP50 and AP75 by pycocotools' COCOeval for boxes (coco_ap.h), its AR@100,
+//     and AP and AR of COCO's small, medium and large boxes;
 //   - precision and recall of the detections scoring at least a chosen threshold (VOC matching);
 //   - the precision-recall curve of each class (VOC matching), for plotting.
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,13 @@ struct EvalOptions {
   int coco_max_detections = 100;                            // per image and class
 };
 
+// COCO's AP@[.5:.95] and AR@100 of the boxes of one area range (small, medium or large).
+struct SizeEval {
+  int64_t num_gt = 0;  // regular boxes in the range
+  std::optional<double> ap, ar;
+};
+inline constexpr int kNumSizes = 3;  // small, medium, large: coco_ap.h's kAreaSizes
+
 // Figures absent (nullopt, null in JSON) are undefined: an AP or recall without ground truth,
 // a precision without detections at the threshold.
 struct ClassEval {
@@ -34,6 +43,8 @@ struct ClassEval {
   std::optional<double> ap;         // COCO AP@[.5:.95]
   std::optional<double> ap50_coco;  // COCO's 101-point AP at IoU 0.5
   std::optional<double> ap75;       // COCO, IoU 0.75
+  std::optional<double> ar;         // COCO AR@100, all sizes
+  std::array<SizeEval, kNumSizes> by_size;
   std::optional<double> precision;  // at EvalOptions::score_threshold
   std::optional<double> recall;
   std::vector<PrPoint> pr_curve;  // VOC matching, one point per judged detection
@@ -42,7 +53,10 @@ struct ClassEval {
 struct EvalResult {
   std::vector<ClassEval> per_class;
   // Means over the classes with ground truth.
-  std::optional<double> map50, map, map50_coco, map75;
+  std::optional<double> map50, map, map50_coco, map75, mar;
+  // AP and AR of each size, as COCOeval's summary: means over the classes with boxes of that
+  // size; num_gt sums the classes.
+  std::array<SizeEval, kNumSizes> by_size;
   // Every class's detections at the threshold pooled: sum of true positives over the sum of
   // detections, and over the sum of ground truth.
   std::optional<double> precision, recall;
@@ -52,9 +66,11 @@ struct EvalResult {
   int64_t num_images = 0;
   std::optional<double> seconds_per_image;  // set by the caller that timed the detector
 
-  // Keys: per_class {name: {ap50, ap, ap50_coco, ap75, precision, recall, num_gt, num_difficult,
-  // num_det}}, map50, map, map50_coco, map75, precision, recall, score_threshold,
-  // voc_iou_threshold, voc_pixels, num_images, and seconds_per_image when set. No curves.
+  // Keys: per_class {name: {ap50, ap, ap50_coco, ap75, ar, precision, recall, num_gt,
+  // num_difficult, num_det, by_size {small|medium|large: {num_gt, ap, ar}}}}, map50, map,
+  // map50_coco, map75, mar, by_size {small|medium|large: {num_gt, ap, ar}}, precision, recall,
+  // score_threshold, voc_iou_threshold, voc_pixels, num_images, and seconds_per_image when set.
+  // No curves.
   std::string to_json() const;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/eval/coco_ap.h"
 #include "apps/eval/report_plots.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
@@ -57,6 +58,19 @@ void print_table(const eval::EvalResult& r) {
               cell(r.map75).c_str(), cell(r.precision).c_str(), cell(r.recall).c_str());
   std::printf("(AP@0.5: PASCAL VOC all-point; AP@.5:.95 and AP@0.75: COCO; precision and recall at score >= %g)\n",
               r.score_threshold);
+  // Recall by box size shows whether small faces are found at all, which the means hide.
+  std::printf("\n%-12s %7s %9s %9s", "box size", "boxes", "AP@.5:.95", "AR@100");
+  for (const auto& c : r.per_class) std::printf(" %12s", ("AR " + c.name).c_str());
+  std::printf("\n");
+  for (int size = 0; size < eval::kNumSizes; ++size) {
+    const eval::SizeEval& mean = r.by_size[size];
+    std::printf("%-12s %7lld %9s %9s", eval::kAreaSizes[size].name, static_cast<long long>(mean.num_gt),
+                cell(mean.ap).c_str(), cell(mean.ar).c_str());
+    for (const auto& c : r.per_class) std::printf(" %12s", cell(c.by_size[size].ar).c_str());
+    std::printf("\n");
+  }
+  std::printf("%-12s %7s %9s %9s\n", "all", "", cell(r.map).c_str(), cell(r.mar).c_str());
+  std::printf("(COCO's sizes, box area in the original image: small up to 32x32 px, medium to 96x96, large above)\n");
 }
 
 }  // namespace

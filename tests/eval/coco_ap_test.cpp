@@ -142,5 +142,46 @@ TEST(CocoAp, EqualScoresKeepImageOrderAcrossImages) {
   EXPECT_DOUBLE_EQ(coco({hit, stray}).average(), 1.0);
 }
 
+// Area ranges (COCOeval's areaRng): a box outside the range is ignored, not counted.
+
+TEST(CocoAreaRanges, ABoxOfExactly32By32IsSmallAndMedium) {
+  const std::vector<ImageAnnotations> images{{{truth(0, 0, 32, 32)}, {detection(0, 0, 32, 32, 0.9)}}};
+  for (const AreaRange& range : {kAreaSmall, kAreaMedium}) {
+    const std::optional<CocoPrecision> p = coco_precision(images, 0, 100, range);
+    ASSERT_TRUE(p.has_value()) << range.name;
+    EXPECT_EQ(p->num_ground_truth, 1) << range.name;
+    EXPECT_NEAR(p->average(), 1.0, kTight) << range.name;
+    EXPECT_NEAR(p->average_recall(), 1.0, kTight) << range.name;
+  }
+  EXPECT_FALSE(coco_precision(images, 0, 100, kAreaLarge).has_value());  // no large ground truth
+}
+
+TEST(CocoAreaRanges, AnUnmatchedDetectionOutsideTheRangeIsIgnored) {
+  // A small face found, and a large stray box above it in score: a false alarm for "all" and
+  // "large" is no business of "small".
+  const std::vector<ImageAnnotations> images{
+      {{truth(0, 0, 20, 20), truth(100, 100, 300, 300)},
+       {detection(400, 0, 600, 200, 0.95), detection(0, 0, 20, 20, 0.9)}}};
+  const CocoPrecision small = coco_precision(images, 0, 100, kAreaSmall).value();
+  EXPECT_NEAR(small.average(), 1.0, kTight);
+  EXPECT_NEAR(small.average_recall(), 1.0, kTight);
+  const CocoPrecision large = coco_precision(images, 0, 100, kAreaLarge).value();
+  EXPECT_EQ(large.num_ground_truth, 1);
+  EXPECT_NEAR(large.average_recall(), 0.0, kTight);  // the large face was missed
+  const CocoPrecision all = coco_precision(images, 0, 100).value();
+  EXPECT_NEAR(all.average_recall(), 0.5, kTight);
+  // Precision 1/2 from recall 0 to 0.5: 51 of 101 points.
+  EXPECT_NEAR(all.average(), 0.5 * 51 / 101, kTight);
+}
+
+TEST(CocoAreaRanges, AMatchToAGroundTruthOutsideTheRangeIsIgnored) {
+  // The detection is small but lies on a medium face: for "small" it neither hits nor misses.
+  const std::vector<ImageAnnotations> images{
+      {{truth(0, 0, 40, 40), truth(200, 200, 210, 210)}, {detection(0, 0, 30, 36, 0.9), detection(200, 200, 210, 210, 0.5)}}};
+  const CocoPrecision small = coco_precision(images, 0, 100, kAreaSmall).value();
+  EXPECT_EQ(small.num_ground_truth, 1);
+  EXPECT_NEAR(small.average(), 1.0, kTight);  // the first detection would have been a false alarm
+}
+
 }  // namespace
 }  // namespace maskdet::eval

@@ -103,7 +103,25 @@ TEST(DetectionEval, JsonReport) {
       "recall": 1,
       "num_gt": 1,
       "num_difficult": 0,
-      "num_det": 1
+      "num_det": 1,
+      "ar": 1,
+      "by_size": {
+        "small": {
+          "num_gt": 1,
+          "ap": 0.9999999999999998,
+          "ar": 1
+        },
+        "medium": {
+          "num_gt": 0,
+          "ap": null,
+          "ar": null
+        },
+        "large": {
+          "num_gt": 0,
+          "ap": null,
+          "ar": null
+        }
+      }
     },
     "noMask": {
       "ap50": null,
@@ -114,13 +132,49 @@ TEST(DetectionEval, JsonReport) {
       "recall": null,
       "num_gt": 0,
       "num_difficult": 0,
-      "num_det": 0
+      "num_det": 0,
+      "ar": null,
+      "by_size": {
+        "small": {
+          "num_gt": 0,
+          "ap": null,
+          "ar": null
+        },
+        "medium": {
+          "num_gt": 0,
+          "ap": null,
+          "ar": null
+        },
+        "large": {
+          "num_gt": 0,
+          "ap": null,
+          "ar": null
+        }
+      }
     }
   },
   "map50": 1,
   "map": 0.9999999999999998,
   "map50_coco": 0.9999999999999999,
   "map75": 0.9999999999999999,
+  "mar": 1,
+  "by_size": {
+    "small": {
+      "num_gt": 1,
+      "ap": 0.9999999999999998,
+      "ar": 1
+    },
+    "medium": {
+      "num_gt": 0,
+      "ap": null,
+      "ar": null
+    },
+    "large": {
+      "num_gt": 0,
+      "ap": null,
+      "ar": null
+    }
+  },
   "precision": 1,
   "recall": 1,
   "score_threshold": 0.5,

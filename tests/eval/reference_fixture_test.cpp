@@ -1,6 +1,6 @@
 // The evaluator against reference numbers on a seeded random case (tests/eval/data/
-// eval_case.json, made by tools/make_eval_fixtures.py): COCO AP, AP50, AP75 from pycocotools'
-// COCOeval, and VOC all-point AP@0.5 with the counts at score 0.5 from a Python port of the
+// eval_case.json, made by tools/make_eval_fixtures.py): COCO AP, AP50, AP75, AR@100 and the AP
+// and AR of small, medium and large boxes from pycocotools' COCOeval, and VOC all-point AP@0.5 with the counts at score 0.5 from a Python port of the
 // devkit's rules, under both pixel conventions. The case has ties in score, difficult and
 // overlapping ground truth, wrong classes, duplicates, borderline overlaps and an image with more
 // than 100 detections.
@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apps/eval/coco_ap.h"
 #include "apps/eval/detection_eval.h"
 #include "tensor/json.h"
 
@@ -97,6 +98,45 @@ TEST_F(ReferenceFixture, CocoMatchesPycocotools) {
     EXPECT_NEAR(c.ap.value(), real(member(reference, "ap")), kTolerance);
     EXPECT_NEAR(c.ap50_coco.value(), real(member(reference, "ap50")), kTolerance);
     EXPECT_NEAR(c.ap75.value(), real(member(reference, "ap75")), kTolerance);
+  }
+}
+
+// A figure the fixture writes as "undefined" (COCOeval's -1) must be undefined here too.
+void expect_figure(const std::optional<double>& figure, const json::Value& reference) {
+  if (reference.as_string() == "undefined") {
+    EXPECT_FALSE(figure.has_value());
+    return;
+  }
+  ASSERT_TRUE(figure.has_value());
+  EXPECT_NEAR(*figure, real(reference), kTolerance);
+}
+
+TEST_F(ReferenceFixture, RecallAndSizesMatchPycocotools) {
+  const EvalResult result = evaluate(PixelConvention::Inclusive);
+  const json::Value& coco = member(expected(), "coco");
+  expect_figure(result.mar, member(coco, "mar"));
+  int sizes_with_boxes = 0;
+  for (int size = 0; size < kNumSizes; ++size) {
+    const char* name = kAreaSizes[size].name;
+    SCOPED_TRACE(name);
+    const json::Value& reference = member(member(coco, "by_size"), name);
+    expect_figure(result.by_size[size].ap, member(reference, "ap"));
+    expect_figure(result.by_size[size].ar, member(reference, "ar"));
+    sizes_with_boxes += result.by_size[size].num_gt > 0 ? 1 : 0;
+  }
+  EXPECT_EQ(sizes_with_boxes, kNumSizes);  // the case exercises every range
+  for (const ClassEval& c : result.per_class) {
+    SCOPED_TRACE(c.name);
+    const json::Value& reference = member(member(coco, "per_class"), c.name);
+    expect_figure(c.ar, member(reference, "ar"));
+    for (int size = 0; size < kNumSizes; ++size) {
+      const char* name = kAreaSizes[size].name;
+      SCOPED_TRACE(name);
+      const json::Value& by_size = member(member(reference, "by_size"), name);
+      EXPECT_EQ(c.by_size[size].num_gt, member(by_size, "num_gt").as_integer());
+      expect_figure(c.by_size[size].ap, member(by_size, "ap"));
+      expect_figure(c.by_size[size].ar, member(by_size, "ar"));
+    }
   }
 }
 
