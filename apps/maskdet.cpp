@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/maskdet/blas_kernels.h"
 #include "apps/maskdet/commands.h"
 
 namespace {
@@ -36,6 +37,7 @@ void print_usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  maskdet::app::reexec_with_fastest_blas_kernels(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? maskdet::app::kExitUsage : 0;

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "apps/maskdet/blas_kernels.h"
 #include "apps/maskdet/commands.h"
 
 int main(int argc, char** argv) {
+  maskdet::app::reexec_with_fastest_blas_kernels(argv);
   return maskdet::app::run_command("bench", maskdet::app::bench_command, std::vector<std::string>(argv + 1, argv + argc));
 }
