@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/eval/coco_ap.h"
 #include "apps/eval/eval_inputs.h"
 #include "apps/eval/voc_ap.h"
 
@@ -30,7 +31,7 @@ struct SizeEval {
   int64_t num_gt = 0;  // regular boxes in the range
   std::optional<double> ap, ar;
 };
-inline constexpr int kNumSizes = 3;  // small, medium, large: coco_ap.h's kAreaSizes
+inline constexpr int kNumSizes = static_cast<int>(std::size(kAreaSizes));  // small, medium, large
 
 // Figures absent (nullopt, null in JSON) are undefined: an AP or recall without ground truth,
 // a precision without detections at the threshold.

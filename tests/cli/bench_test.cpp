@@ -14,17 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The figure after `"key": ` in a JSON text; NaN when the key is missing or its value is not a
-// number (null included).
-double json_number(const std::string& text, const std::string& key) {
-  const size_t at = text.find("\"" + key + "\": ");
-  if (at == std::string::npos) return std::nan("");
-  const char* start = text.c_str() + at + key.size() + 4;
-  char* end = nullptr;
-  const double value = std::strtod(start, &end);
-  return end == start ? std::nan("") : value;
-}
-
 TEST(BenchCommand, MeasuresEveryFigureOnTheCpu) {
   const fs::path json = fs::temp_directory_path() / ("maskdet_bench_test_" + std::to_string(::getpid()) + ".json");
   const CommandResult run = run_maskdet("bench --backbone resnet18 --fpn-channels 32 --size 128x128 --iters 2 "

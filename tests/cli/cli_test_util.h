@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -111,6 +112,17 @@ inline std::string json_problems(const std::vector<std::string>& files) {
   const int status = pclose(pipe);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   return output.empty() ? "python3 failed" : output;
+}
+
+// The figure after `"key": ` at or after byte `from` of a JSON text; NaN when the key is missing
+// or its value is not a number (null included).
+inline double json_number(const std::string& text, const std::string& key, size_t from = 0) {
+  const size_t at = text.find("\"" + key + "\": ", from);
+  if (at == std::string::npos) return std::nan("");
+  const char* start = text.c_str() + at + key.size() + 4;
+  char* end = nullptr;
+  const double value = std::strtod(start, &end);
+  return end == start ? std::nan("") : value;
 }
 
 inline std::string read_file(const std::string& path) {

@@ -30,12 +30,6 @@ constexpr double kMinValidationMap50 = 0.3;
 const std::string kTrainFlags =
     "--backbone resnet18 --epochs 5 --image-min-side 160 --image-max-side 224 --warmup-steps 40 --val-fraction 0.25 --seed 1";
 
-// The figure after `"key": ` in a JSON text, or NaN.
-double json_number(const std::string& text, const std::string& key) {
-  const size_t at = text.find("\"" + key + "\": ");
-  return at == std::string::npos ? std::nan("") : std::strtod(text.c_str() + at + key.size() + 4, nullptr);
-}
-
 // The named column of the last row of a CSV log.
 double last_csv_value(const std::string& text, const std::string& column) {
   std::vector<std::string> lines;

@@ -26,12 +26,6 @@ constexpr size_t kImages = 160;
 // medium boxes in the validation quarter), mAP@0.5 0.541, training 501 s.
 constexpr double kMinSmallRecall = 0.3;
 
-// The figure after `"key": ` at or after `from` in a JSON text, or NaN.
-double json_number_after(const std::string& text, size_t from, const std::string& key) {
-  const size_t at = text.find("\"" + key + "\": ", from);
-  return at == std::string::npos ? std::nan("") : std::strtod(text.c_str() + at + key.size() + 4, nullptr);
-}
-
 class SmallFaces : public data::test::TempDirTest {};
 
 TEST_F(SmallFaces, AreFoundWithSmallAnchorsAndReportedBySize) {
@@ -59,12 +53,12 @@ TEST_F(SmallFaces, AreFoundWithSmallAnchorsAndReportedBySize) {
   const std::string results = read_file(evaluation + "/results.json");
   const size_t small = results.rfind("\"small\": ");
   ASSERT_NE(small, std::string::npos) << results;
-  const double num_small = json_number_after(results, small, "num_gt");
-  const double small_recall = json_number_after(results, small, "ar");
+  const double num_small = json_number(results, "num_gt", small);
+  const double small_recall = json_number(results, "ar", small);
   const size_t medium = results.find("\"medium\": ", small);
-  const double num_medium = json_number_after(results, medium, "num_gt");
+  const double num_medium = json_number(results, "num_gt", medium);
   std::printf("[small faces] trained in %.0f s; %g small and %g medium boxes; small AR@100 %.3f, mAP@0.5 %.3f\n",
-              train.seconds, num_small, num_medium, small_recall, json_number_after(results, 0, "map50"));
+              train.seconds, num_small, num_medium, small_recall, json_number(results, "map50"));
   EXPECT_GT(num_small, 3 * num_medium) << "the set is meant to be mostly small faces\n" << results;
   EXPECT_GT(small_recall, kMinSmallRecall) << evaluate.output;
 }
