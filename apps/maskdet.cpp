@@ -4,6 +4,7 @@
 //   maskdet detect    --snapshot FILE --out DIR INPUT...   annotated images and videos, JSON lines
 //   maskdet debug     --data PATH --out DIR        annotations and their matched anchors, drawn
 //   maskdet bench     [--backbone ... --size HxW]  training and inference speed on synthetic input
+//   maskdet export    --snapshot FILE --out FILE   the detector as an ONNX model
 // `maskdet <command> --help` lists a command's flags.
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@ constexpr Command kCommands[] = {
     {"detect", maskdet::app::detect_command, "draw a snapshot's detections on images, folders and videos"},
     {"debug", maskdet::app::debug_command, "draw a data set's boxes and the anchors that match them"},
     {"bench", maskdet::app::bench_command, "training and inference speed and memory on synthetic input"},
+    {"export", maskdet::app::export_command, "write a snapshot's detector as an ONNX model (docs/DEPLOY.md)"},
 };
 
 void print_usage(std::FILE* out) {

@@ -16,6 +16,13 @@ Device usable_device(const std::string& name) {
   return device;
 }
 
+#ifndef MASKDET_HAVE_ONNX
+int export_command(const std::vector<std::string>&) {
+  MASKDET_FAIL("this maskdet was built without ONNX (Debian's libonnx-dev was not found by CMake): install it "
+               "(scripts/install-deps.sh) and build again to export models");
+}
+#endif
+
 int run_command(const std::string& name, int (*command)(const std::vector<std::string>&),
                 const std::vector<std::string>& args) {
   try {
