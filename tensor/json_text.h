@@ -7,7 +7,7 @@
 //   would keep the last one silently, and a header naming a tensor twice is corrupt, not a
 //   choice); the error says at which byte.
 // - dump: bytes that are not UTF-8 (a Linux file name can be any bytes) are written as U+FFFD
-//   rather than thrown about, so the output is valid JSON whatever the input. NaN and infinities
+//   (nlohmann would throw), so the output is valid JSON whatever the input. NaN and infinities
 //   have no JSON spelling and are written as null (nlohmann's choice, and Python's json reads it).
 #pragma once
 #include <nlohmann/json.hpp>
