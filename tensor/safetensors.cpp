@@ -15,7 +15,7 @@
 
 #include "tensor/atomic_file.h"
 #include "tensor/creation.h"
-#include "tensor/json.h"
+#include "tensor/json_text.h"
 #include "tensor/kernels/copy.h"
 
 namespace maskdet {
@@ -93,32 +93,22 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     }
   }
 
-  std::ostringstream header;
-  header << '{';
-  bool first = true;
+  // Members in the order given, __metadata__ first: the layout Python's safetensors writes.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
-    header << json::quote(kMetadataKey) << ":{";
-    for (const auto& [k, v] : metadata) {
-      if (!first) header << ',';
-      first = false;
-      header << json::quote(k) << ':' << json::quote(v);
-    }
-    header << '}';
-    first = false;
+    nlohmann::ordered_json& entries = header[kMetadataKey] = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : metadata) entries[k] = v;
   }
   uint64_t offset = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& h = hosts[i];
     const uint64_t nbytes = static_cast<uint64_t>(h.numel()) * dtype_size(h.dtype());
-    if (!first) header << ',';
-    first = false;
-    header << json::quote(tensors[i].first) << ":{\"dtype\":\"" << file_dtype_name(h.dtype()) << "\",\"shape\":[";
-    for (int64_t d = 0; d < h.dim(); ++d) header << (d ? "," : "") << h.size(d);
-    header << "],\"data_offsets\":[" << offset << ',' << offset + nbytes << "]}";
+    header[tensors[i].first] = {{"dtype", file_dtype_name(h.dtype())},
+                                {"shape", h.shape()},
+                                {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
-  header << '}';
-  std::string header_text = header.str();
+  std::string header_text = json::dump(header);
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
 
   char length[8];
@@ -142,40 +132,49 @@ struct Entry {
   uint64_t begin, end;
 };
 
-Entry parse_entry(const std::string& path, const std::string& name, const json::Value& v, uint64_t data_bytes) {
+// JSON's name for a value's type, for messages.
+const char* kind_name(const nlohmann::ordered_json& v) {
+  return v.is_number_unsigned() || v.is_number_integer() ? "integer" : v.type_name();
+}
+
+Entry parse_entry(const std::string& path, const std::string& name, const nlohmann::ordered_json& v,
+                  uint64_t data_bytes) {
   const std::string where = "load_safetensors " + path + ": tensor '" + name + "'";
-  MASKDET_CHECK(v.is_object(), where, ": expected an object, got ", json::kind_name(v.kind()));
-  const json::Value* dtype = v.find("dtype");
-  const json::Value* shape = v.find("shape");
-  const json::Value* offsets = v.find("data_offsets");
-  MASKDET_CHECK(dtype && shape && offsets, where, ": needs \"dtype\", \"shape\" and \"data_offsets\"");
-  MASKDET_CHECK(dtype->is_string(), where, ": \"dtype\" must be a string");
+  MASKDET_CHECK(v.is_object(), where, ": expected an object, got ", kind_name(v));
+  const auto dtype = v.find("dtype"), shape = v.find("shape"), offsets = v.find("data_offsets");
+  MASKDET_CHECK(dtype != v.end() && shape != v.end() && offsets != v.end(), where,
+                ": needs \"dtype\", \"shape\" and \"data_offsets\"");
+  MASKDET_CHECK(dtype->is_string(), where, ": \"dtype\" must be a string, got ", kind_name(*dtype));
   Entry e{name, nullptr, {}, 0, 0};
+  const std::string& dtype_name = dtype->get_ref<const std::string&>();
   for (const auto& d : kFileDTypes)
-    if (dtype->as_string() == d.name) e.dtype = &d;
-  MASKDET_CHECK(e.dtype, where, ": unsupported dtype '", dtype->as_string(),
+    if (dtype_name == d.name) e.dtype = &d;
+  MASKDET_CHECK(e.dtype, where, ": unsupported dtype '", dtype_name,
                 "' (supported: F32, F64, I64, U8, and F16/BF16 read as float32)");
 
-  MASKDET_CHECK(shape->is_array(), where, ": \"shape\" must be an array");
+  MASKDET_CHECK(shape->is_array(), where, ": \"shape\" must be an array, got ", kind_name(*shape));
   // numel * element size, refusing overflow: the count is compared with the file's bytes.
   uint64_t nbytes = e.dtype->bytes;
   bool overflow = false;
-  for (const auto& s : shape->as_array()) {
-    MASKDET_CHECK(s.is_integer() && s.as_integer() >= 0, where, ": \"shape\" entries must be non-negative integers");
-    const uint64_t dim = static_cast<uint64_t>(s.as_integer());
+  for (const auto& s : *shape) {
+    // nlohmann reads a non-negative integer as unsigned, a negative one as signed, and one past
+    // 2^64 - 1, a fraction or an exponent as a double.
+    MASKDET_CHECK(s.is_number_unsigned() && s.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX), where,
+                  ": \"shape\" entries must be non-negative integers, found ", json::dump(s));
+    const uint64_t dim = s.get<uint64_t>();
     if (dim != 0 && nbytes > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
     else nbytes *= dim;
-    e.shape.push_back(s.as_integer());
+    e.shape.push_back(static_cast<int64_t>(dim));
   }
 
-  MASKDET_CHECK(offsets->is_array() && offsets->as_array().size() == 2 && offsets->as_array()[0].is_integer() &&
-                    offsets->as_array()[1].is_integer(),
-                where, ": \"data_offsets\" must be an array of two integers");
-  const int64_t begin = offsets->as_array()[0].as_integer(), end = offsets->as_array()[1].as_integer();
-  MASKDET_CHECK(begin >= 0 && begin <= end && static_cast<uint64_t>(end) <= data_bytes, where, ": data_offsets ",
-                offsets_str(begin, end), " out of range: the data section holds ", data_bytes, " bytes");
-  e.begin = static_cast<uint64_t>(begin);
-  e.end = static_cast<uint64_t>(end);
+  MASKDET_CHECK(offsets->is_array() && offsets->size() == 2 && (*offsets)[0].is_number_unsigned() &&
+                    (*offsets)[1].is_number_unsigned(),
+                where, ": \"data_offsets\" must be an array of two non-negative integers, found ", json::dump(*offsets));
+  const uint64_t begin = (*offsets)[0].get<uint64_t>(), end = (*offsets)[1].get<uint64_t>();
+  MASKDET_CHECK(begin <= end && end <= data_bytes, where, ": data_offsets ", offsets_str(begin, end),
+                " out of range: the data section holds ", data_bytes, " bytes");
+  e.begin = begin;
+  e.end = end;
   MASKDET_CHECK(!overflow && nbytes == e.end - e.begin, where, ": shape ", shape_str(e.shape), " of ",
                 e.dtype->name, " needs ", overflow ? std::string("more than 2^64") : std::to_string(nbytes),
                 " bytes but data_offsets ", offsets_str(e.begin, e.end), " hold ", e.end - e.begin);
@@ -212,24 +211,26 @@ SafetensorsContents load_safetensors_with_metadata(const std::string& path) {
   read_exact(in, path, 8, header.data(), header_bytes, "the header");
   const uint64_t data_start = 8 + header_bytes, data_bytes = file_bytes - data_start;
 
-  json::Value root;
+  nlohmann::ordered_json root;
   try {
     root = json::parse(header);
   } catch (const json::ParseError& e) {
-    MASKDET_FAIL("load_safetensors ", path, ": bad header JSON at header byte ", e.position(), " (file byte ",
-                 e.position() + 8, "): ", e.reason());
+    if (e.byte())
+      MASKDET_FAIL("load_safetensors ", path, ": bad header JSON at header byte ", *e.byte(), " (file byte ",
+                   *e.byte() + 8, "): ", e.reason());
+    MASKDET_FAIL("load_safetensors ", path, ": bad header JSON: ", e.reason());
   }
   MASKDET_CHECK(root.is_object(), "load_safetensors ", path, ": the header must be a JSON object, got ",
-                json::kind_name(root.kind()));
+                kind_name(root));
 
   SafetensorsContents out;
   std::vector<Entry> entries;
-  for (const auto& [name, value] : root.as_object()) {
+  for (const auto& [name, value] : root.items()) {
     if (name == kMetadataKey) {
       MASKDET_CHECK(value.is_object(), "load_safetensors ", path, ": \"", kMetadataKey, "\" must be an object");
-      for (const auto& [k, v] : value.as_object()) {
+      for (const auto& [k, v] : value.items()) {
         MASKDET_CHECK(v.is_string(), "load_safetensors ", path, ": metadata value of '", k, "' must be a string");
-        out.metadata[k] = v.as_string();
+        out.metadata[k] = v.get<std::string>();
       }
       continue;
     }

@@ -22,15 +22,15 @@ Run with a python3 that has pycocotools and numpy:
     python3 tools/make_eval_fixtures.py
 Seeded and written in a fixed order, so two runs give identical bytes.
 
-Floats are written as JSON strings holding Python's repr, which reads back to the same double;
-the repository's JSON reader (tensor/json.h) accepts integers only. Layout:
+Floats are written as Python's json writes them (repr, which reads back to the same double).
+Layout:
   classes:  the class names, indexed by the class ids below
   images:   per image {"ground_truth": [[x1, y1, x2, y2, class, difficult], ...],
                        "detections": [[x1, y1, x2, y2, class, score], ...]}
   expected: {"coco": {map, map50, map75, mar, by_size: {small|medium|large: {ap, ar}},
                       per_class: {name: {ap, ap50, ap75, ar,
                                          by_size: {small|medium|large: {num_gt, ap, ar}}}}},
-             (a figure COCOeval leaves at -1, without ground truth, is the string "undefined")
+             (a figure COCOeval leaves at -1, without ground truth, is null)
              "voc": {"inclusive" | "continuous": {map50, per_class: {name: {ap50, num_gt,
                      num_difficult, num_det, true_positives, false_positives}}}},
              "score_threshold"}
@@ -233,20 +233,6 @@ def voc_metrics(images, one_pixel):
     return {"map50": sum(c["ap50"] for c in per_class.values()) / len(per_class), "per_class": per_class}
 
 
-def as_text(value):
-    """Floats as repr strings (see the module docstring), None as "undefined"; everything else
-    unchanged."""
-    if value is None:
-        return "undefined"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dict):
-        return {k: as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [as_text(v) for v in value]
-    return value
-
-
 def dumps(value, depth=0):
     """JSON with one box per line: containers indented, lists of plain values kept on a line."""
     pad = " " * depth
@@ -261,7 +247,7 @@ def dumps(value, depth=0):
 
 def main():
     images = make_case()
-    # Coordinates as floats throughout, so that every one is written as a string.
+    # Coordinates as floats throughout, so that each reads back as a double.
     for image in images:
         for key in ("ground_truth", "detections"):
             image[key] = [[float(v) for v in row[:4]] + row[4:] for row in image[key]]
@@ -271,7 +257,7 @@ def main():
     case = {"classes": CLASSES, "images": images, "expected": expected}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
-        f.write(dumps(as_text(case)) + "\n")
+        f.write(dumps(case) + "\n")
     coco, voc = expected["coco"], expected["voc"]["inclusive"]
     print(f"wrote {os.path.normpath(OUT)}: COCO AP {coco['map']:.4f} AP50 {coco['map50']:.4f} "
           f"AP75 {coco['map75']:.4f}, VOC mAP@0.5 {voc['map50']:.4f}")

@@ -10,8 +10,8 @@
 
 #include "apps/data/counted.h"
 #include "apps/data/text_fields.h"
+#include "apps/data/utf8.h"
 #include "tensor/error.h"
-#include "tensor/json.h"
 
 namespace maskdet::data {
 
@@ -19,7 +19,7 @@ std::vector<std::string> discover_classes(const std::vector<NamedImage>& images)
   std::set<std::string> names;
   for (const auto& image : images)
     for (const auto& box : image.boxes)
-      if (json::is_valid_utf8(box.class_name)) names.insert(box.class_name);  // the others are refused per box
+      if (is_valid_utf8(box.class_name)) names.insert(box.class_name);  // the others are refused per box
   return {names.begin(), names.end()};
 }
 

@@ -7,7 +7,7 @@
 
 #include "apps/data/resize.h"
 #include "tensor/creation.h"
-#include "tensor/json.h"
+#include "tensor/json_text.h"
 #include "tensor/safetensors.h"
 
 namespace maskdet::data {
@@ -17,21 +17,15 @@ namespace {
 constexpr const char* kFormat = "maskdet-prepared-cache";
 constexpr const char* kVersion = "1";
 
-std::string json_string_array(const std::vector<std::string>& items) {
-  std::string s = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) s += ',';
-    s += json::quote(items[i]);
-  }
-  return s + "]";
-}
-
 std::vector<std::string> parse_string_array(const std::string& text, const std::string& path, const char* key) {
   std::vector<std::string> items;
   try {
-    const json::Value v = json::parse(text);
+    const nlohmann::ordered_json v = json::parse(text);
     MASKDET_CHECK(v.is_array(), "not an array");
-    for (const auto& item : v.as_array()) items.push_back(item.as_string());
+    for (const auto& item : v) {
+      MASKDET_CHECK(item.is_string(), "item ", items.size(), " is not a string");
+      items.push_back(item.get<std::string>());
+    }
   } catch (const Error& e) {
     MASKDET_FAIL("prepared cache ", path, ": metadata '", key, "' is not a JSON array of strings: ", e.what());
   }
@@ -91,8 +85,8 @@ void write_prepared_cache(const std::string& path, const std::vector<std::string
                    {{"format", kFormat},
                     {"version", kVersion},
                     {"max_side", std::to_string(max_side)},
-                    {"classes", json_string_array(classes)},
-                    {"image_paths", json_string_array(paths)}});
+                    {"classes", json::dump(nlohmann::ordered_json(classes))},
+                    {"image_paths", json::dump(nlohmann::ordered_json(paths))}});
 }
 
 PreparedCache::PreparedCache(const std::string& path) : path_(path) {

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "apps/data/utf8.h"
 #include "tensor/error.h"
-#include "tensor/json.h"
 
 namespace maskdet::data {
 
@@ -108,10 +108,10 @@ std::string read_text_file(const std::string& path, const char* what) {
 }
 
 void require_utf8(std::string_view text, const std::string& where, const char* what) {
-  if (json::is_valid_utf8(text)) return;
+  if (is_valid_utf8(text)) return;
   std::string shown;
   for (size_t i = 0; i < text.size();) {
-    const size_t n = json::utf8_sequence_length(text.substr(i));
+    const size_t n = utf8_sequence_length(text.substr(i));
     if (n > 0) {
       shown.append(text.substr(i, n));
       i += n;

@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "apps/eval/coco_ap.h"
-#include "apps/eval/json_writer.h"
 #include "tensor/error.h"
+#include "tensor/json_text.h"
 
 namespace maskdet::eval {
 namespace {
@@ -127,41 +127,44 @@ EvalResult evaluate_detections(const std::vector<ImageAnnotations>& images, cons
 
 namespace {
 
-void write_sizes(JsonWriter& w, const std::array<SizeEval, kNumSizes>& sizes) {
-  w.key("by_size").begin_object();
-  for (int size = 0; size < kNumSizes; ++size) {
-    w.key(kAreaSizes[size].name).begin_object();
-    w.key("num_gt").integer(sizes[size].num_gt).key("ap").number(sizes[size].ap).key("ar").number(sizes[size].ar);
-    w.end_object();
-  }
-  w.end_object();
+using Json = nlohmann::ordered_json;
+
+Json figure(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json by_size(const std::array<SizeEval, kNumSizes>& sizes) {
+  Json out = Json::object();
+  for (int size = 0; size < kNumSizes; ++size)
+    out[kAreaSizes[size].name] = {{"num_gt", sizes[size].num_gt}, {"ap", figure(sizes[size].ap)}, {"ar", figure(sizes[size].ar)}};
+  return out;
 }
 
 }  // namespace
 
-std::string EvalResult::to_json() const {
-  JsonWriter w;
-  w.begin_object().key("per_class").begin_object();
-  for (const ClassEval& c : per_class) {
-    w.key(c.name).begin_object();
-    w.key("ap50").number(c.ap50).key("ap").number(c.ap).key("ap50_coco").number(c.ap50_coco);
-    w.key("ap75").number(c.ap75).key("precision").number(c.precision).key("recall").number(c.recall);
-    w.key("num_gt").integer(c.num_gt).key("num_difficult").integer(c.num_difficult);
-    w.key("num_det").integer(c.num_det).key("ar").number(c.ar);
-    write_sizes(w, c.by_size);
-    w.end_object();
-  }
-  w.end_object();
-  w.key("map50").number(map50).key("map").number(map).key("map50_coco").number(map50_coco);
-  w.key("map75").number(map75).key("mar").number(mar);
-  write_sizes(w, by_size);
-  w.key("precision").number(precision).key("recall").number(recall);
-  w.key("score_threshold").number(score_threshold).key("voc_iou_threshold").number(voc_iou_threshold);
-  w.key("voc_pixels").string(voc_pixels == PixelConvention::Inclusive ? "inclusive" : "continuous");
-  w.key("num_images").integer(num_images);
-  if (seconds_per_image) w.key("seconds_per_image").number(*seconds_per_image);
-  w.end_object();
-  return w.str();
+void to_json(Json& j, const EvalResult& r) {
+  Json per_class = Json::object();
+  for (const ClassEval& c : r.per_class)
+    per_class[c.name] = {{"ap50", figure(c.ap50)},       {"ap", figure(c.ap)},
+                         {"ap50_coco", figure(c.ap50_coco)}, {"ap75", figure(c.ap75)},
+                         {"precision", figure(c.precision)}, {"recall", figure(c.recall)},
+                         {"num_gt", c.num_gt},               {"num_difficult", c.num_difficult},
+                         {"num_det", c.num_det},             {"ar", figure(c.ar)},
+                         {"by_size", by_size(c.by_size)}};
+  j = {{"per_class", per_class},
+       {"map50", figure(r.map50)},
+       {"map", figure(r.map)},
+       {"map50_coco", figure(r.map50_coco)},
+       {"map75", figure(r.map75)},
+       {"mar", figure(r.mar)},
+       {"by_size", by_size(r.by_size)},
+       {"precision", figure(r.precision)},
+       {"recall", figure(r.recall)},
+       {"score_threshold", r.score_threshold},
+       {"voc_iou_threshold", r.voc_iou_threshold},
+       {"voc_pixels", r.voc_pixels == PixelConvention::Inclusive ? "inclusive" : "continuous"},
+       {"num_images", r.num_images}};
+  if (r.seconds_per_image) j["seconds_per_image"] = *r.seconds_per_image;
 }
+
+std::string EvalResult::to_json() const { return json::dump(Json(*this), 2) + "\n"; }
 
 }  // namespace maskdet::eval

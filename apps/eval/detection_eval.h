@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/eval/coco_ap.h"
 #include "apps/eval/eval_inputs.h"
 #include "apps/eval/voc_ap.h"
@@ -71,9 +73,14 @@ struct EvalResult {
   // num_difficult, num_det, by_size {small|medium|large: {num_gt, ap, ar}}}}, map50, map,
   // map50_coco, map75, mar, by_size {small|medium|large: {num_gt, ap, ar}}, precision, recall,
   // score_threshold, voc_iou_threshold, voc_pixels, num_images, and seconds_per_image when set.
-  // No curves.
+  // No curves; an undefined figure is null. Indented two spaces, with a final newline: the
+  // bytes of results.json.
   std::string to_json() const;
 };
+
+// The report's document (keys and order as EvalResult::to_json), for writing it inside another:
+// `nlohmann::ordered_json j = result;` (nlohmann's to_json convention).
+void to_json(nlohmann::ordered_json& j, const EvalResult& result);
 
 // Throws maskdet::Error on a class id outside class_names, a box with x2 < x1 or y2 < y1, or a
 // coordinate or score that is not finite.

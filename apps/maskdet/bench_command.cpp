@@ -31,7 +31,6 @@
 #include <vector>
 
 #include "apps/data/text_fields.h"
-#include "apps/eval/json_writer.h"
 #include "apps/maskdet/bench_flops.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
@@ -41,6 +40,7 @@
 #include "tensor/atomic_file.h"
 #include "tensor/creation.h"
 #include "tensor/generator.h"
+#include "tensor/json_text.h"
 
 #ifdef MASKDET_WITH_CUDA
 #include "cuda/allocator.h"
@@ -292,45 +292,35 @@ void print_table(const BenchSettings& s, Device device, const Results& r) {
 }
 
 std::string results_json(const BenchSettings& s, Device device, const Results& r) {
-  eval::JsonWriter json;
-  json.begin_object();
-  json.key("program").string("maskdet bench");
-  json.key("config").begin_object();
-  json.key("backbone").string(s.backbone);
-  json.key("fpn_channels").integer(s.fpn_channels);
-  json.key("height").integer(s.height);
-  json.key("width").integer(s.width);
-  json.key("input_height").integer(round_up_32(s.height));
-  json.key("input_width").integer(round_up_32(s.width));
-  json.key("classes").integer(s.classes);
-  json.key("batch_size").integer(s.batch_size);
-  json.key("infer_batch_size").integer(s.infer_batch_size);
-  json.key("boxes").integer(s.boxes);
-  json.key("warmup").integer(s.warmup);
-  json.key("iters").integer(s.iters);
-  json.key("device").string(device.str());
-  json.key("threads").integer(omp_get_max_threads());
-  json.key("precision").string(precision_name(s, device));
-  json.key("optimizer").string(s.optimizer);
-  json.key("score_threshold").number(s.score_threshold);
-  json.key("mode").string(s.mode);
-  json.key("seed").integer(static_cast<int64_t>(s.seed));
-  json.end_object();
-  json.key("parameters").integer(r.parameters);
-  json.key("forward_gflops_per_image").number(r.gflops);
-  json.key("figures").begin_object();
-  for (const Figure& f : r.figures) json.key(f.key).number(f.value);
-  json.end_object();
-  json.key("samples_ms").begin_object();
-  for (const auto& [name, samples] : {std::pair{"train_step", &r.train_ms}, std::pair{"infer_b1", &r.infer_b1_ms},
-                                      std::pair{"infer_batch", &r.infer_batch_ms}}) {
-    json.key(name).begin_array();
-    for (const double ms : *samples) json.number(ms);
-    json.end_array();
-  }
-  json.end_object();
-  json.end_object();
-  return json.str() + "\n";
+  using Json = nlohmann::ordered_json;
+  Json figures = Json::object();
+  for (const Figure& f : r.figures) figures[f.key] = f.value ? Json(*f.value) : Json(nullptr);
+  const Json out = {{"program", "maskdet bench"},
+                    {"config",
+                     {{"backbone", s.backbone},
+                      {"fpn_channels", s.fpn_channels},
+                      {"height", s.height},
+                      {"width", s.width},
+                      {"input_height", round_up_32(s.height)},
+                      {"input_width", round_up_32(s.width)},
+                      {"classes", s.classes},
+                      {"batch_size", s.batch_size},
+                      {"infer_batch_size", s.infer_batch_size},
+                      {"boxes", s.boxes},
+                      {"warmup", s.warmup},
+                      {"iters", s.iters},
+                      {"device", device.str()},
+                      {"threads", omp_get_max_threads()},
+                      {"precision", precision_name(s, device)},
+                      {"optimizer", s.optimizer},
+                      {"score_threshold", s.score_threshold},
+                      {"mode", s.mode},
+                      {"seed", static_cast<int64_t>(s.seed)}}},
+                    {"parameters", r.parameters},
+                    {"forward_gflops_per_image", r.gflops},
+                    {"figures", figures},
+                    {"samples_ms", {{"train_step", r.train_ms}, {"infer_b1", r.infer_b1_ms}, {"infer_batch", r.infer_batch_ms}}}};
+  return json::dump(out, 2) + "\n";
 }
 
 }  // namespace

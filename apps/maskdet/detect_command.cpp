@@ -1,8 +1,8 @@
 // `maskdet detect`: runs a snapshot on image files, folders of them and videos, and writes each
 // annotated (class-coloured boxes, "class score" captions) into --out, with every detection also
 // listed in --out/detections.jsonl in the original pixels:
-//   {"image": "in/3.jpg", "class": "mask", "score": 0.93, "box": [x1, y1, x2, y2]}
-//   {"image": "clip.mp4", "frame": 12, ...} for video frames.
+//   {"image":"in/3.jpg","class":"mask","score":0.93,"box":[x1,y1,x2,y2]}
+//   {"image":"clip.mp4","frame":12,...} for video frames.
 // Pictures and the list are written atomically; a video is written under a temporary name and
 // renamed when complete. An --out folder that holds an input is refused (output_folder.h). An
 // input that cannot be read is named and passed over; the others are still done and listed, and
@@ -20,13 +20,12 @@
 #include "apps/data/counted.h"
 #include "apps/data/sample_pipeline.h"
 #include "apps/data_io/image_decode.h"
-#include "apps/eval/json_writer.h"
 #include "apps/maskdet/annotate.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
-#include "apps/maskdet/json_lines.h"
 #include "apps/maskdet/output_folder.h"
 #include "tensor/atomic_file.h"
+#include "tensor/json_text.h"
 
 namespace maskdet::app {
 
@@ -91,15 +90,13 @@ class DetectionRun {
 
   void record(const std::string& image, int64_t frame, const ImageDetections& found) {
     for (const auto& d : found) {
-      eval::JsonWriter json;
-      json.begin_object().key("image").string(image);
-      if (frame >= 0) json.key("frame").integer(frame);
-      json.key("class").string(detector_.info.classes.at(static_cast<size_t>(d.class_id)));
-      json.key("score").number(static_cast<double>(d.score));
-      json.key("box").begin_array();
-      for (const float v : {d.x1, d.y1, d.x2, d.y2}) json.number(static_cast<double>(v));
-      json.end_array().end_object();
-      lines_ += one_line(json.str()) + "\n";
+      nlohmann::ordered_json line = {{"image", image}};
+      if (frame >= 0) line["frame"] = frame;
+      line["class"] = detector_.info.classes.at(static_cast<size_t>(d.class_id));
+      line["score"] = static_cast<double>(d.score);
+      line["box"] = {static_cast<double>(d.x1), static_cast<double>(d.y1), static_cast<double>(d.x2),
+                     static_cast<double>(d.y2)};
+      lines_ += json::dump(line) + "\n";
     }
   }
 

@@ -10,7 +10,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/onnx_graph.h"
-#include "tensor/json.h"
+#include "tensor/json_text.h"
 
 namespace maskdet::app {
 
@@ -33,12 +33,6 @@ struct ExportSettings {
   bool class_agnostic_nms = false;
   bool opencv_compatible = false;
 };
-
-std::string json_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + json::quote(items[i]);
-  return out + "]";
-}
 
 }  // namespace
 
@@ -99,7 +93,7 @@ int export_command(const std::vector<std::string>& args) {
   options.postprocess.topk_candidates = s.topk_candidates;
   const PostprocessConfig& pp = options.postprocess;
   options.metadata = {
-      {"classes", json_array(detector.info.classes)},
+      {"classes", json::dump(nlohmann::ordered_json(detector.info.classes))},
       {"snapshot", detector.path},
       {"epoch", std::to_string(detector.info.epoch)},
       {"backbone", detector.settings.backbone},

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "tensor/json.h"
+#include "tensor/json_text.h"
 #include "tensor/shape.h"
 #include "tensor/safetensors.h"
 
@@ -41,18 +41,6 @@ Generator::State rng_from_hex(const std::string& text, const std::string& path) 
   const uint64_t spare_bits = word(65);
   std::memcpy(&state.spare, &spare_bits, sizeof spare_bits);
   return state;
-}
-
-std::string config_json(const std::map<std::string, std::string>& config) {
-  std::string out = "{";
-  for (const auto& [name, value] : config) out += (out.size() > 1 ? ", " : "") + json::quote(name) + ": " + json::quote(value);
-  return out + "}";
-}
-
-std::string classes_json(const std::vector<std::string>& classes) {
-  std::string out = "[";
-  for (const auto& name : classes) out += (out.size() > 1 ? ", " : "") + json::quote(name);
-  return out + "]";
 }
 
 const std::string& metadata_field(const std::map<std::string, std::string>& metadata, const std::string& key,
@@ -98,8 +86,8 @@ void save_snapshot(const std::string& path, const nn::Module& model, const optim
       {"version", kVersion},
       {"epoch", std::to_string(info.epoch)},
       {"step", std::to_string(info.step)},
-      {"config", config_json(info.config)},
-      {"classes", classes_json(info.classes)},
+      {"config", json::dump(nlohmann::ordered_json(info.config))},
+      {"classes", json::dump(nlohmann::ordered_json(info.classes))},
       {"rng_state", rng_to_hex(info.rng_state)},
   };
   save_safetensors(path, tensors, metadata);
@@ -121,10 +109,18 @@ Snapshot load_snapshot(const std::string& path) {
   snapshot.info.step = std::stoll(metadata_field(metadata, "step", path));
   snapshot.info.rng_state = rng_from_hex(metadata_field(metadata, "rng_state", path), path);
   try {
-    const json::Value config = json::parse(metadata_field(metadata, "config", path));
-    for (const auto& [name, value] : config.as_object()) snapshot.info.config[name] = value.as_string();
-    const json::Value classes = json::parse(metadata_field(metadata, "classes", path));
-    for (const auto& name : classes.as_array()) snapshot.info.classes.push_back(name.as_string());
+    const nlohmann::ordered_json config = json::parse(metadata_field(metadata, "config", path));
+    MASKDET_CHECK(config.is_object(), "config is not a JSON object");
+    for (const auto& [name, value] : config.items()) {
+      MASKDET_CHECK(value.is_string(), "config '", name, "' is not a string");
+      snapshot.info.config[name] = value.get<std::string>();
+    }
+    const nlohmann::ordered_json classes = json::parse(metadata_field(metadata, "classes", path));
+    MASKDET_CHECK(classes.is_array(), "classes is not a JSON array");
+    for (const auto& name : classes) {
+      MASKDET_CHECK(name.is_string(), "a class name is not a string");
+      snapshot.info.classes.push_back(name.get<std::string>());
+    }
   } catch (const Error& e) {
     MASKDET_FAIL("snapshot ", path, ": malformed config or classes: ", e.what());
   }

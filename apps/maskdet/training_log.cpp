@@ -7,9 +7,8 @@
 #include <sstream>
 
 #include "apps/data/text_fields.h"
-#include "apps/eval/json_writer.h"
-#include "apps/maskdet/json_lines.h"
 #include "tensor/atomic_file.h"
+#include "tensor/json_text.h"
 
 namespace maskdet::app {
 
@@ -25,10 +24,19 @@ std::string number(double v) {
 
 std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
 
-// The epoch a log row belongs to: the first CSV field, or the "epoch" of a JSON line.
+// The epoch a log row belongs to: the first CSV field, or the "epoch" of a JSON line (however it
+// is spaced: earlier versions wrote "epoch": 1).
 std::optional<int64_t> row_epoch(const std::string& row) {
-  const size_t key = row.find("\"epoch\": ");
-  if (key != std::string::npos) return data::parse_integer(row.substr(key + 9, row.find(',', key) - key - 9));
+  if (row.starts_with('{')) {
+    try {
+      const nlohmann::ordered_json line = json::parse(row);
+      const auto epoch = line.find("epoch");
+      if (epoch != line.end() && epoch->is_number_integer()) return epoch->get<int64_t>();
+    } catch (const json::ParseError&) {
+      // a line cut short by a crash: no epoch, dropped
+    }
+    return std::nullopt;
+  }
   return data::parse_integer(row.substr(0, row.find(',')));
 }
 
@@ -39,7 +47,7 @@ void trim_log(const std::string& path, int64_t keep_through_epoch) {
   std::string kept;
   data::for_each_line(data::read_text_file(path, "training log"), [&](size_t line_number, std::string_view line) {
     const auto epoch = row_epoch(std::string(line));
-    const bool header = line_number == 1 && !epoch;
+    const bool header = line_number == 1 && !epoch && !line.starts_with('{');  // the CSV logs' first row
     if (header || (epoch && *epoch <= keep_through_epoch)) kept.append(line).append("\n");
   });
   write_file_atomically(path, kept);
@@ -107,17 +115,16 @@ void TrainingLog::log_epoch(const EpochRecord& r) {
     epochs_ << "," << (v && c < v->per_class.size() ? optional_number(v->per_class[c].ap50) : "");
   epochs_ << "\n" << std::flush;
 
-  eval::JsonWriter json;
-  json.begin_object();
-  json.key("epoch").integer(r.epoch).key("step").integer(r.step);
-  json.key("loss").number(r.mean_loss.total).key("classification").number(r.mean_loss.classification);
-  json.key("regression").number(r.mean_loss.regression).key("lr").number(r.lr);
-  json.key("seconds").number(r.seconds).key("images_per_second").number(r.images_per_second);
-  json.end_object();
-  std::string line = one_line(json.str());
-  line.pop_back();  // the closing brace: the validation goes inside
-  line += ", \"validation\": " + (v ? one_line(v->to_json()) : std::string("null")) + "}";
-  epochs_json_ << line << "\n" << std::flush;
+  const nlohmann::ordered_json line = {{"epoch", r.epoch},
+                                       {"step", r.step},
+                                       {"loss", r.mean_loss.total},
+                                       {"classification", r.mean_loss.classification},
+                                       {"regression", r.mean_loss.regression},
+                                       {"lr", r.lr},
+                                       {"seconds", r.seconds},
+                                       {"images_per_second", r.images_per_second},
+                                       {"validation", v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr)}};
+  epochs_json_ << json::dump(line) << "\n" << std::flush;
 }
 
 eval::TrainingCurves TrainingLog::read_curves(const std::string& dir) {

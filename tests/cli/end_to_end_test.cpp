@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -19,6 +20,7 @@
 #include "apps/maskdet/annotate.h"
 #include "cli/cli_test_util.h"
 #include "data/data_test_util.h"
+#include "tensor/json_text.h"
 
 namespace maskdet::cli_test {
 namespace {
@@ -55,15 +57,18 @@ void write_video(const std::string& path, int frames) {
   for (int i = 0; i < frames; ++i) writer.write(app::to_bgr(data::synthetic_image({}, 99, i).image));
 }
 
-// The boxes of detections.jsonl's lines, in order: [x1, y1, x2, y2] after each "box".
+// detections.jsonl's lines, in order, each parsed.
+std::vector<nlohmann::ordered_json> listed_detections(const std::string& lines) {
+  std::vector<nlohmann::ordered_json> detections;
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line);) detections.push_back(json::parse(line));
+  return detections;
+}
+
+// Their boxes: [x1, y1, x2, y2].
 std::vector<std::array<double, 4>> listed_boxes(const std::string& lines) {
   std::vector<std::array<double, 4>> boxes;
-  for (size_t at = lines.find("\"box\": ["); at != std::string::npos; at = lines.find("\"box\": [", at + 1)) {
-    std::array<double, 4> b{};
-    EXPECT_EQ(std::sscanf(lines.c_str() + at, "\"box\": [%lf, %lf, %lf, %lf]", &b[0], &b[1], &b[2], &b[3]), 4)
-        << lines.substr(at, 80);
-    boxes.push_back(b);
-  }
+  for (const auto& d : listed_detections(lines)) boxes.push_back(d.at("box").get<std::array<double, 4>>());
   return boxes;
 }
 
@@ -116,9 +121,15 @@ TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
   for (const char* file : {"0.jpg", "a.jpg", "b.jpg", "clip.avi", "detections.jsonl"})
     EXPECT_TRUE(fs::exists(fs::path(out) / file)) << file << "\n" << detect.output;
   const std::string lines = read_file(out + "/detections.jsonl");
-  EXPECT_NE(lines.find("\"image\": "), std::string::npos) << lines;
-  EXPECT_NE(lines.find("\"box\": ["), std::string::npos) << lines;
-  EXPECT_NE(lines.find("\"frame\": 2"), std::string::npos) << "a detection in the video's last frame\n" << lines;
+  const auto detections = listed_detections(lines);
+  EXPECT_FALSE(detections.empty()) << lines;
+  bool last_frame = false;
+  for (const auto& d : detections) {
+    EXPECT_TRUE(d.at("image").is_string() && d.at("class").is_string() && d.at("score").is_number()) << d.dump();
+    EXPECT_EQ(d.at("box").size(), 4u) << d.dump();
+    last_frame |= d.value("frame", -1) == 2;
+  }
+  EXPECT_TRUE(last_frame) << "a detection in the video's last frame\n" << lines;
   cv::VideoCapture annotated(out + "/clip.avi");
   EXPECT_EQ(annotated.get(cv::CAP_PROP_FRAME_COUNT), 3);
 

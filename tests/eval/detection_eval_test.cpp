@@ -95,21 +95,21 @@ TEST(DetectionEval, JsonReport) {
   EXPECT_EQ(r.to_json(), R"({
   "per_class": {
     "mask": {
-      "ap50": 1,
+      "ap50": 1.0,
       "ap": 0.9999999999999998,
       "ap50_coco": 0.9999999999999999,
       "ap75": 0.9999999999999999,
-      "precision": 1,
-      "recall": 1,
+      "precision": 1.0,
+      "recall": 1.0,
       "num_gt": 1,
       "num_difficult": 0,
       "num_det": 1,
-      "ar": 1,
+      "ar": 1.0,
       "by_size": {
         "small": {
           "num_gt": 1,
           "ap": 0.9999999999999998,
-          "ar": 1
+          "ar": 1.0
         },
         "medium": {
           "num_gt": 0,
@@ -153,16 +153,16 @@ TEST(DetectionEval, JsonReport) {
       }
     }
   },
-  "map50": 1,
+  "map50": 1.0,
   "map": 0.9999999999999998,
   "map50_coco": 0.9999999999999999,
   "map75": 0.9999999999999999,
-  "mar": 1,
+  "mar": 1.0,
   "by_size": {
     "small": {
       "num_gt": 1,
       "ap": 0.9999999999999998,
-      "ar": 1
+      "ar": 1.0
     },
     "medium": {
       "num_gt": 0,
@@ -175,8 +175,8 @@ TEST(DetectionEval, JsonReport) {
       "ar": null
     }
   },
-  "precision": 1,
-  "recall": 1,
+  "precision": 1.0,
+  "recall": 1.0,
   "score_threshold": 0.5,
   "voc_iou_threshold": 0.5,
   "voc_pixels": "continuous",
