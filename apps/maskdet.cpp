@@ -5,6 +5,7 @@
 //   maskdet debug     --data PATH --out DIR        annotations and their matched anchors, drawn
 //   maskdet bench     [--backbone ... --size HxW]  training and inference speed on synthetic input
 //   maskdet export    --snapshot FILE --out FILE   the detector as an ONNX model
+//   maskdet serve     --snapshot FILE [--port N]   an HTTP API and a page that run the detector
 // `maskdet <command> --help` lists a command's flags.
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@ constexpr Command kCommands[] = {
     {"debug", maskdet::app::debug_command, "draw a data set's boxes and the anchors that match them"},
     {"bench", maskdet::app::bench_command, "training and inference speed and memory on synthetic input"},
     {"export", maskdet::app::export_command, "write a snapshot's detector as an ONNX model (docs/DEPLOY.md)"},
+    {"serve", maskdet::app::serve_command, "an HTTP API (POST /v1/detect) and a page that run a snapshot"},
 };
 
 void print_usage(std::FILE* out) {

@@ -21,6 +21,7 @@ int debug_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 // Built with libonnx-dev only (MASKDET_HAVE_ONNX); without it, an error saying so.
 int export_command(const std::vector<std::string>& args);
+int serve_command(const std::vector<std::string>& args);
 
 // The device a --device value names, checked to be usable here: a CUDA device where no GPU or
 // driver is present is an error that says why (cuda_unavailable_reason).

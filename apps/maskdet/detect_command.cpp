@@ -81,11 +81,7 @@ class DetectionRun {
 
   // Detections on one picture, in its pixels.
   ImageDetections run(const data::RgbImage& image, const std::string& name) {
-    data::Sample sample{image, {}, image.size(), name, 0};
-    Generator unused;  // the pipeline draws nothing without augmentation
-    const data::Batch batch =
-        data::collate({data::prepare_sample(std::move(sample), inference_pipeline(detector_.settings), unused)});
-    return detect(*detector_.model, batch, detector_.device)[0];
+    return detect_picture(detector_, image, name);
   }
 
   void record(const std::string& image, int64_t frame, const ImageDetections& found) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "apps/data/sample_pipeline.h"
 #include "autograd/grad_mode.h"
 
 namespace maskdet::app {
@@ -50,6 +51,14 @@ std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, 
     }
   }
   return out;
+}
+
+ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name) {
+  data::Sample sample{image, {}, image.size(), name, 0};
+  Generator unused;  // the pipeline draws nothing without augmentation
+  const data::Batch batch =
+      data::collate({data::prepare_sample(std::move(sample), inference_pipeline(detector.settings), unused)});
+  return detect(*detector.model, batch, detector.device)[0];
 }
 
 }  // namespace maskdet::app

@@ -37,4 +37,7 @@ LoadedDetector load_detector(const std::string& snapshot_path, Device device, do
 // The model's detections for each image of the batch, in original pixels, by descending score.
 std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device);
 
+// One picture resized to the detector's inference size (inference_pipeline), as a batch of one.
+ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name);
+
 }  // namespace maskdet::app
