@@ -44,8 +44,12 @@ class DataParallel : public data::test::TempDirTest {
   }
 };
 
+// A tensor's scale is its largest magnitude, but at least kTinyScale: a bias the network leaves
+// at about 1e-9 (its gradient cancels) would otherwise make rounding noise look relative.
+constexpr double kTinyScale = 1e-4;
+
 struct Difference {
-  double parameters = 0;  // worst |a - b| / max |b| over the tensors
+  double parameters = 0;  // worst |a - b| / max(max |b|, kTinyScale) over the tensors
   double updates = 0;     // the same for a - start and b - start
   std::string worst;      // the tensor of the worst update
 };
@@ -63,7 +67,7 @@ Difference compare(const std::string& a_path, const std::string& b_path, const s
       scale = std::max(scale, std::abs(static_cast<double>(y[i])));
       update_scale = std::max(update_scale, std::abs(static_cast<double>(y[i]) - s[i]));
     }
-    if (scale > 0) d.parameters = std::max(d.parameters, error / scale);
+    d.parameters = std::max(d.parameters, error / std::max(scale, kTinyScale));
     // (a - start) - (b - start) is a - b: the same error, against the update's scale.
     if (update_scale > 0 && error / update_scale > d.updates) {
       d.updates = error / update_scale;
@@ -159,6 +163,32 @@ TEST_F(DataParallel, ShortRunRepeatsTheSingleProcessLossCurveAndMap) {
       EXPECT_NEAR(b[e], a[e], 0.01) << figure << " of epoch " << e + 1;
     }
   }
+}
+
+// Snapshots do not depend on the world size: a run's first epoch in one process, its second on
+// two ranks from the snapshot, repeats the uninterrupted single-process run.
+TEST_F(DataParallel, ResumesASingleProcessSnapshotOnTwoRanks) {
+  const std::string run = flags() + " --epochs 2 --steps 3 --batch-size 2 --optimizer sgd --lr 0.005 --no-evaluation";
+  const CommandResult whole = run_maskdet("train " + run + " --snapshot-path " + path("whole"), "OMP_NUM_THREADS=1");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const CommandResult first = run_maskdet("train " + run + " --epochs 1 --snapshot-path " + path("halves"),
+                                          "OMP_NUM_THREADS=1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const int port = free_port();
+  const pid_t rank0 = spawn(torchrun_env(0, 2, port), "train --resume " + path("halves") + " --epochs 2", path("rank0.log"));
+  const pid_t rank1 = spawn(torchrun_env(1, 2, port), "train --resume " + path("halves") + " --epochs 2", path("rank1.log"));
+  const int status0 = wait_for_exit(rank0, 300), status1 = wait_for_exit(rank1, 300);
+  ASSERT_EQ(status0, 0) << read_file(path("rank0.log"));
+  ASSERT_EQ(status1, 0) << read_file(path("rank1.log"));
+  EXPECT_NE(read_file(path("rank0.log")).find("resuming"), std::string::npos) << read_file(path("rank0.log"));
+
+  const auto a = csv_column(path("whole") + "/steps.csv", "loss"), b = csv_column(path("halves") + "/steps.csv", "loss");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5 * a[i]) << "step " << i + 1;
+  const std::string snapshot = "/epoch_002.safetensors";
+  const Difference d = compare(path("halves") + snapshot, path("whole") + snapshot, path("halves") + "/epoch_001.safetensors");
+  EXPECT_LT(d.parameters, 1e-5) << d.worst;
 }
 
 // A run of many steps on 2 ranks with a short timeout, rank 1 signalled once both train.

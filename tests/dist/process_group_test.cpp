@@ -5,17 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <functional>
-#include <future>
 #include <numeric>
 #include <thread>
 
 #include "apps/data/batch_shard.h"
 #include "apps/dist/data_parallel.h"
-#include "apps/dist/gloo_process_group.h"
 #include "apps/dist/launch_environment.h"
 #include "apps/dist/tcp_store.h"
-#include "dist/dist_test_util.h"
+#include "dist/thread_ranks.h"
 #include "tensor/creation.h"
 
 namespace maskdet::dist {
@@ -23,21 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs body(group) on `world` threads, each a rank of one Gloo group; rethrows the first failure.
-void run_ranks(int world, std::chrono::milliseconds timeout, const std::function<void(ProcessGroup&)>& body) {
-  const int port = dist_test::free_port();
-  std::vector<std::future<void>> ranks;
-  for (int r = 0; r < world; ++r)
-    ranks.push_back(std::async(std::launch::async, [=] {
-      LaunchEnvironment env;
-      env.rank = r;
-      env.world_size = world;
-      env.master_port = port;
-      const auto group = make_gloo_process_group(env, timeout);
-      body(*group);
-    }));
-  for (auto& r : ranks) r.get();
-}
+using dist_test::run_ranks;
 
 TEST(GlooProcessGroup, CollectivesCombineEveryRanksValues) {
   run_ranks(3, 30s, [](ProcessGroup& group) {
