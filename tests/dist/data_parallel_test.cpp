@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "apps/data_io/synthetic_voc.h"
+#include "apps/maskdet/commands.h"
 #include "data/data_test_util.h"
 #include "dist/dist_test_util.h"
 #include "tensor/safetensors.h"
@@ -189,6 +190,40 @@ TEST_F(DataParallel, ResumesASingleProcessSnapshotOnTwoRanks) {
   const std::string snapshot = "/epoch_002.safetensors";
   const Difference d = compare(path("halves") + snapshot, path("whole") + snapshot, path("halves") + "/epoch_001.safetensors");
   EXPECT_LT(d.parameters, 1e-5) << d.worst;
+}
+
+// The step schedule multiplies the lr by 1e12 after epoch 1: the loss of epoch 2 is not finite on
+// some rank, and the summed loss makes every rank see it and stop at the same step.
+TEST_F(DataParallel, EveryRankStopsTogetherOnANonFiniteLoss) {
+  const std::string run = flags() +
+                          " --epochs 3 --steps 2 --batch-size 2 --lr-drop-epochs 1 --lr-gamma 1e12 --clip-grad-norm 0 "
+                          "--no-evaluation --dist-timeout 30 --snapshot-path " + path("run");
+  const int port = free_port();
+  const pid_t rank0 = spawn(torchrun_env(0, 2, port), "train " + run, path("rank0.log"));
+  const pid_t rank1 = spawn(torchrun_env(1, 2, port), "train " + run, path("rank1.log"));
+  const int status0 = wait_for_exit(rank0, 120), status1 = wait_for_exit(rank1, 120);
+  const std::string log0 = read_file(path("rank0.log")), log1 = read_file(path("rank1.log"));
+  EXPECT_EQ(status0, app::kExitDiverged) << log0;
+  EXPECT_EQ(status1, app::kExitDiverged) << log1;
+  // Both name the same step; neither waited for the other (that would be a timeout, not this).
+  const size_t at0 = log0.find(" at epoch 2, step "), at1 = log1.find(" at epoch 2, step ");
+  ASSERT_NE(at0, std::string::npos) << log0;
+  ASSERT_NE(at1, std::string::npos) << log1;
+  EXPECT_EQ(log0.substr(at0, 30), log1.substr(at1, 30));
+  EXPECT_FALSE(std::filesystem::exists(path("run") + "/epoch_002.safetensors"));
+}
+
+TEST_F(DataParallel, BenchReportsTheAllReduceTimeOnTwoRanks) {
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun (openmpi-bin) is not installed";
+  const CommandResult bench = run_maskdet(
+      "bench --backbone resnet18 --fpn-channels 8 --size 64x64 --batch-size 2 --mode train --warmup 0 --iters 2",
+      mpirun(2, free_port()));
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  EXPECT_NE(bench.output.find("data-parallel: 2 ranks"), std::string::npos) << bench.output;
+  const size_t row = bench.output.find("gradient all-reduce per step (ms, p50)");
+  ASSERT_NE(row, std::string::npos) << bench.output;
+  const double ms = std::strtod(bench.output.c_str() + row + 40, nullptr);
+  EXPECT_GT(ms, 0) << bench.output;
 }
 
 // A run of many steps on 2 ranks with a short timeout, rank 1 signalled once both train.
