@@ -26,9 +26,10 @@ using cli_test::wait_for_exit;
 
 bool have_mpirun() { return std::system("command -v mpirun > /dev/null 2>&1") == 0; }
 
-// mpirun as root (CI containers), with more ranks than cores allowed.
+// mpirun as root (CI containers), with more ranks than cores allowed; it ends the job itself if
+// the run hangs past 300 s.
 std::string mpirun(int ranks, int port) {
-  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
+  return "mpirun --allow-run-as-root --oversubscribe --timeout 300 -np " + std::to_string(ranks) +
          " -x OMP_NUM_THREADS=1 -x MASTER_PORT=" + std::to_string(port);
 }
 
