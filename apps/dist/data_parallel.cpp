@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "tensor/creation.h"
 
@@ -58,56 +59,135 @@ void check_replicas_agree(ProcessGroup& group, const std::vector<Tensor>& tensor
                     differing + ": the ranks no longer train one model");
 }
 
-GradientBuckets::GradientBuckets(std::vector<Tensor> params, size_t bucket_bytes) : params_(std::move(params)) {
-  size_t in_bucket = 0, largest = 0;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    MASKDET_CHECK(params_[i].dtype() == DType::Float32, "GradientBuckets: parameter ", i, " is ",
-                  dtype_name(params_[i].dtype()), ", not float32");
-    const size_t bytes = byte_size(params_[i]);
+GradientBuckets::GradientBuckets(std::vector<Tensor> params, size_t bucket_bytes)
+    : params_(std::move(params)), bucket_of_(params_.size()), ready_(params_.size()) {
+  size_t in_bucket = 0;
+  // Backward reaches the last layers' parameters first.
+  for (size_t k = params_.size(); k-- > 0;) {
+    MASKDET_CHECK(params_[k].dtype() == DType::Float32, "GradientBuckets: parameter ", k, " is ",
+                  dtype_name(params_[k].dtype()), ", not float32");
+    const size_t bytes = byte_size(params_[k]);
     if (buckets_.empty() || (in_bucket > 0 && in_bucket + bytes > bucket_bytes)) {
       buckets_.emplace_back();
       in_bucket = 0;
     }
-    buckets_.back().push_back(i);
+    Bucket& bucket = buckets_.back();
+    bucket.params.push_back(k);
+    bucket.offsets.push_back(bucket.values.size());
+    bucket.values.resize(bucket.values.size() + static_cast<size_t>(params_[k].numel()));
+    bucket_of_[k] = buckets_.size() - 1;
+    index_of_[params_[k].impl().get()] = k;
     in_bucket += bytes;
-    largest = std::max(largest, in_bucket);
   }
-  buffer_.resize(largest / sizeof(float));
+  thread_ = std::thread([this] { communicate(); });
 }
 
-double GradientBuckets::reduce(ProcessGroup& group, float weight) {
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    size_t at = 0;
-    for (const size_t i : buckets_[b]) {
-      const Tensor& p = params_[i];
-      const auto n = static_cast<size_t>(p.numel());
-      const Tensor grad = p.grad();
-      if (!grad.defined()) {
-        std::fill_n(buffer_.data() + at, n, 0.0f);
-      } else {
-        const Tensor host = is_host_contiguous(grad) ? grad : grad.to(Device::cpu()).contiguous();
-        const float* g = host.data_ptr<float>();
-        for (size_t k = 0; k < n; ++k) buffer_[at + k] = weight * g[k];
-      }
-      at += n;
-    }
-    group.all_reduce_sum(buffer_.data(), at, "gradient bucket " + std::to_string(b + 1) + " of " +
-                                                 std::to_string(buckets_.size()) + " (" + std::to_string(at) + " floats)");
-    at = 0;
-    for (const size_t i : buckets_[b]) {
-      Tensor p = params_[i];
-      const auto n = static_cast<size_t>(p.numel());
-      // Always a fresh tensor: one gradient tensor may be shared by several parameters (an
-      // addition hands its output's gradient to both inputs), so writing in place could
-      // overwrite another parameter's sum.
-      const Tensor summed = empty(p.shape());
-      std::memcpy(summed.data_ptr<float>(), buffer_.data() + at, n * sizeof(float));
-      p.set_grad(p.device().is_cpu() ? summed : summed.to(p.device()));
-      at += n;
-    }
+GradientBuckets::~GradientBuckets() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  changed_.notify_all();
+  thread_.join();
+}
+
+std::unique_ptr<autograd::GradientReadyScope> GradientBuckets::begin(ProcessGroup& group, float weight) {
+  group_ = &group;
+  weight_ = weight;
+  next_to_start_ = 0;
+  std::fill(ready_.begin(), ready_.end(), false);
+  for (Bucket& b : buckets_) b.waiting = b.params.size();
+  {
+    std::lock_guard lock(mutex_);
+    started_ = done_ = 0;
+    error_ = nullptr;
+    all_reduce_seconds_ = 0;
+  }
+  return std::make_unique<autograd::GradientReadyScope>([this](const TensorImpl& leaf) {
+    if (const auto it = index_of_.find(&leaf); it != index_of_.end()) gradient_ready(it->second);
+  });
+}
+
+void GradientBuckets::gradient_ready(size_t param) {
+  if (ready_[param]) return;
+  ready_[param] = true;
+  Bucket& bucket = buckets_[bucket_of_[param]];
+  const size_t slot = static_cast<size_t>(
+      std::find(bucket.params.begin(), bucket.params.end(), param) - bucket.params.begin());
+  float* out = bucket.values.data() + bucket.offsets[slot];
+  const auto n = static_cast<size_t>(params_[param].numel());
+  const Tensor grad = params_[param].grad();
+  if (!grad.defined()) {
+    std::fill_n(out, n, 0.0f);
+  } else {
+    const Tensor host = is_host_contiguous(grad) ? grad : grad.to(Device::cpu()).contiguous();
+    const float* g = host.data_ptr<float>();
+    for (size_t k = 0; k < n; ++k) out[k] = weight_ * g[k];
+  }
+  --bucket.waiting;
+  // Later buckets wait for earlier ones: the ranks must all-reduce them in one order.
+  size_t startable = next_to_start_;
+  while (startable < buckets_.size() && buckets_[startable].waiting == 0) ++startable;
+  if (startable != next_to_start_) {
+    next_to_start_ = startable;
+    {
+      std::lock_guard lock(mutex_);
+      started_ = startable;
+    }
+    changed_.notify_all();
+  }
+}
+
+void GradientBuckets::communicate() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || done_ < started_; });
+    if (stopping_) return;
+    const size_t b = done_;
+    lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
+    std::exception_ptr error;
+    try {
+      group_->all_reduce_sum(buckets_[b].values.data(), buckets_[b].values.size(),
+                             "gradient bucket " + std::to_string(b + 1) + " of " + std::to_string(buckets_.size()) +
+                                 " (" + std::to_string(buckets_[b].values.size()) + " floats)");
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    lock.lock();
+    all_reduce_seconds_ += seconds;
+    if (error && !error_) error_ = error;
+    ++done_;
+    changed_.notify_all();
+  }
+}
+
+void GradientBuckets::finish() {
+  const auto start = std::chrono::steady_clock::now();
+  // Parameters backward gave no gradient (or that were not reported) count as zeros.
+  for (size_t k = params_.size(); k-- > 0;)
+    if (!ready_[k]) gradient_ready(k);
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return done_ == buckets_.size(); });
+    if (error_) std::rethrow_exception(error_);
+  }
+  for (const Bucket& bucket : buckets_)
+    for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
+      Tensor p = params_[bucket.params[slot]];
+      const auto n = static_cast<size_t>(p.numel());
+      // A new tensor on the parameter's device: the sums were made on the host.
+      const Tensor summed = empty(p.shape());
+      std::memcpy(summed.data_ptr<float>(), bucket.values.data() + bucket.offsets[slot], n * sizeof(float));
+      p.set_grad(p.device().is_cpu() ? summed : summed.to(p.device()));
+    }
+  exposed_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void GradientBuckets::reduce(ProcessGroup& group, float weight) {
+  const auto scope = begin(group, weight);
+  finish();
 }
 
 }  // namespace maskdet::dist

@@ -55,8 +55,20 @@ LossValues training_step(RetinaNet& model, optim::Optimizer& optimizer, const st
   }
   if (!std::isfinite(loss.total)) stop("the loss", loss.total, loss);
   optimizer.zero_grad();
-  total.backward();
-  if (share) share->all_reduce_seconds = share->buckets->reduce(*share->group, static_cast<float>(share->weight));
+  if (share && share->overlap) {
+    {
+      const auto reducing = share->buckets->begin(*share->group, static_cast<float>(share->weight));
+      total.backward();
+    }
+    share->buckets->finish();
+  } else {
+    total.backward();
+    if (share) share->buckets->reduce(*share->group, static_cast<float>(share->weight));
+  }
+  if (share) {
+    share->all_reduce_seconds = share->buckets->all_reduce_seconds();
+    share->exposed_seconds = share->buckets->exposed_seconds();
+  }
   if (clip_grad_norm > 0) {
     const double norm = optim::clip_grad_norm(params, clip_grad_norm);
     if (!std::isfinite(norm)) stop("the gradient norm", norm, loss);

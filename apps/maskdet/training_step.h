@@ -41,7 +41,10 @@ struct DataParallelShare {
   dist::ProcessGroup* group = nullptr;
   dist::GradientBuckets* buckets = nullptr;  // over the step's params
   double weight = 1;
-  double all_reduce_seconds = 0;  // set by the step: its gradient all-reduce, copies included
+  bool overlap = true;  // start each bucket's all-reduce during backward, else after it
+  // Set by the step: seconds in the gradient all-reduces, and those not hidden behind backward.
+  double all_reduce_seconds = 0;
+  double exposed_seconds = 0;
 };
 
 // The whole step: forward, focal and box losses with anchor matching, backward, gradient clipping
