@@ -2,8 +2,9 @@
 # Data-parallel scaling of `maskdet bench`'s training step: 1 rank, then 2, 4, ... up to --ranks
 # (mpirun on this machine, OMP_NUM_THREADS threads each), the same global batch every time, and
 # a Markdown table of images/s, scaling efficiency (images/s over N x the 1-rank figure), the
-# median gradient all-reduce time per step and of it the part after backward ended (the rest
-# ran during backward). Copy the table into docs/BENCHMARKS.md. `-- ... --no-overlap` measures
+# median gradient all-reduce time per step, and the median time after backward ended spent
+# waiting for the last buckets and copying the sums back (what running them during backward
+# did not hide). Copy the table into docs/BENCHMARKS.md. `-- ... --no-overlap` measures
 # the all-reduce started only after backward.
 #   scripts/bench-dist.sh [--ranks N] [--threads T] [-- maskdet bench flags...]
 #   default: --ranks 2 --threads 1 -- --backbone resnet18 --fpn-channels 64 --size 256x256 --batch-size 8
@@ -46,7 +47,7 @@ threads = sys.argv[1]
 runs = [json.load(open(p)) for p in sys.argv[2:]]
 base = runs[0]["figures"]["train_images_per_s"]
 print("\n| ranks | threads per rank | step p50 (ms) | images/s | scaling efficiency | all-reduce per step, p50 (ms) "
-      "| of it after backward, p50 (ms) |")
+      "| after backward: wait + copy-back, p50 (ms) |")
 print("|---:|---:|---:|---:|---:|---:|---:|")
 def ms(value):
     return "-" if value is None else f"{value:.1f}"

@@ -144,6 +144,12 @@ void GradientBuckets::communicate() {
     changed_.wait(lock, [&] { return stopping_ || done_ < started_; });
     if (stopping_) return;
     const size_t b = done_;
+    // After a failure the step is lost: the other buckets would only wait out their own timeouts.
+    if (error_) {
+      ++done_;
+      changed_.notify_all();
+      continue;
+    }
     lock.unlock();
     const auto start = std::chrono::steady_clock::now();
     std::exception_ptr error;

@@ -52,7 +52,7 @@ class GradientBuckets {
 
   size_t bucket_count() const { return buckets_.size(); }
   // Of the last step: seconds the communication thread spent in all-reduces, and seconds
-  // finish() waited for them after backward (the part not hidden behind it).
+  // finish() took after backward (waiting for the last buckets, copying the sums back).
   double all_reduce_seconds() const { return all_reduce_seconds_; }
   double exposed_seconds() const { return exposed_seconds_; }
 

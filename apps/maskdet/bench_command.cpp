@@ -450,7 +450,7 @@ int bench_command(const std::vector<std::string>& args) {
       {"train_step_ms_p95", "train step, batch " + b + " (ms, p95)", maybe_quantile(r.train_ms, 0.95)},
       {"train_images_per_s", "train throughput (images/s)", maybe_rate(r.train_ms, s.batch_size)},
       {"all_reduce_ms_p50", "gradient all-reduce per step (ms, p50)", maybe_quantile(r.all_reduce_ms, 0.5)},
-      {"all_reduce_exposed_ms_p50", "  of it after backward (ms, p50)", maybe_quantile(r.exposed_ms, 0.5)},
+      {"all_reduce_exposed_ms_p50", "after backward: its wait + copy-back (ms, p50)", maybe_quantile(r.exposed_ms, 0.5)},
       {"infer_b1_ms_p50", "inference, batch 1 (ms, p50)", maybe_quantile(r.infer_b1_ms, 0.5)},
       {"infer_b1_ms_p95", "inference, batch 1 (ms, p95)", maybe_quantile(r.infer_b1_ms, 0.95)},
       {"infer_batch_ms_p50", "inference, batch " + n + " (ms, p50)", maybe_quantile(r.infer_batch_ms, 0.5)},

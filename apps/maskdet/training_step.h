@@ -42,7 +42,8 @@ struct DataParallelShare {
   dist::GradientBuckets* buckets = nullptr;  // over the step's params
   double weight = 1;
   bool overlap = true;  // start each bucket's all-reduce during backward, else after it
-  // Set by the step: seconds in the gradient all-reduces, and those not hidden behind backward.
+  // Set by the step: seconds in the gradient all-reduces, and seconds after backward spent
+  // waiting for the last buckets and copying the sums back.
   double all_reduce_seconds = 0;
   double exposed_seconds = 0;
 };
