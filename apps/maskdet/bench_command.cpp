@@ -405,9 +405,10 @@ int bench_command(const std::vector<std::string>& args) {
       targets.push_back(random_target(s.boxes, s.height, s.width, s.classes, device, gen));
     std::vector<Tensor> params = trainable_parameters(*model);
     std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(train, *model);
-    dist::GradientBuckets buckets(params);
-    DataParallelShare share{group.get(), &buckets, static_cast<double>(shard) / static_cast<double>(s.batch_size),
-                            !s.no_overlap};
+    std::optional<dist::GradientBuckets> buckets;
+    if (parallel) buckets.emplace(params);
+    DataParallelShare share{group.get(), buckets ? &*buckets : nullptr,
+                            static_cast<double>(shard) / static_cast<double>(s.batch_size), !s.no_overlap};
     model->train();
     start_memory_peak(device);
     int64_t step = 0;

@@ -78,7 +78,8 @@ int train_command(const std::vector<std::string>& args) {
       dist::join_world(launch, std::chrono::milliseconds(static_cast<int64_t>(settings.dist_timeout * 1000)));
   const bool leader = group->is_leader();
   // Rank 0 speaks for the run; the others' errors still reach stderr, naming their rank.
-  if (!leader && !std::freopen("/dev/null", "w", stdout)) std::cerr << "warning: could not silence rank " << launch.rank << "\n";
+  if (!leader && !std::freopen("/dev/null", "w", stdout))
+    std::cerr << "warning: could not silence rank " << launch.rank << "\n";
   // Before anything reads the folder, so that it shows a whole run, never one half set aside.
   // Rank 0 alone changes the folder; the others read it once it is done.
   const std::string given_folder = folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume);

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "apps/data/counted.h"
-#include "apps/data/batch_shard.h"
 #include "apps/data/data_loader.h"
 #include "apps/dist/data_parallel.h"
 #include "apps/eval/report_plots.h"
@@ -118,9 +118,7 @@ std::vector<Tensor> replica_state(const RetinaNet& model, const optim::StateDict
 // copied when its layout (names and shapes) is the same everywhere, which it is when every
 // rank restored the same snapshot or none.
 void start_replicas_equal(dist::ProcessGroup& group, RetinaNet& model, optim::Optimizer& optimizer) {
-  std::vector<Tensor> model_state = model.parameters();
-  for (const auto& [name, buffer] : model.named_buffers()) model_state.push_back(buffer);
-  dist::broadcast_tensors(group, model_state, "rank 0's weights");
+  dist::broadcast_tensors(group, replica_state(model, {}), "rank 0's weights");
   optim::StateDict optimizer_state = optimizer.state_dict();
   std::vector<Tensor> layout, values;
   for (const auto& [name, value] : optimizer_state) {
@@ -149,8 +147,10 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, model);
   if (resume) optimizer->load_state_dict(resume->optimizer);
   if (parallel) start_replicas_equal(group, model, *optimizer);
-  dist::GradientBuckets buckets(params);
-  DataParallelShare share{&group, &buckets};
+  // The buckets hold a copy of every gradient: only a data-parallel run pays for them.
+  std::optional<dist::GradientBuckets> buckets;
+  if (parallel) buckets.emplace(params);
+  DataParallelShare share{&group, buckets ? &*buckets : nullptr};
 
   data::LoaderOptions loader_options;
   loader_options.batch_size = s.batch_size;
@@ -190,15 +190,17 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     write_split_lists(s.snapshot_path, data);
   }
   if (parallel && leader)
-    std::printf("data-parallel on %d ranks (%s): %lld images of each batch of %lld per rank%s\n", group.world_size(),
-                group.backend().c_str(), static_cast<long long>((s.batch_size + group.world_size() - 1) / group.world_size()),
+    std::printf("data-parallel on %d ranks (%s): up to %lld images of each batch of %lld per rank%s\n", group.world_size(),
+                group.backend().c_str(),
+                static_cast<long long>((s.batch_size + group.world_size() - 1) / group.world_size()),
                 static_cast<long long>(s.batch_size),
                 s.norm == "batch" ? "; batch-norm statistics are each rank's own (no --sync-bn)" : "");
-  if (leader) std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
-              data::counted(data.train.images.size(), "image").c_str(),
-              data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
-              validating ? data.validation.images.size() : size_t{0},
-              static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
+  if (leader)
+    std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
+                data::counted(data.train.images.size(), "image").c_str(),
+                data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
+                validating ? data.validation.images.size() : size_t{0},
+                static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
   std::fflush(stdout);
 
   const bool interactive = leader && ProgressBar::stderr_is_terminal();
