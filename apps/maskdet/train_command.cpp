@@ -100,7 +100,12 @@ int train_command(const std::vector<std::string>& args) {
     recover_snapshot_folder(settings.snapshot_path, std::cout);
   }
   if (leader && !snapshot) refuse_earlier_run(settings.snapshot_path, settings.overwrite);
-  const Device device = usable_device(settings.device);
+  // Ranks on one host share its GPUs as torchrun's users expect: --device cuda means this
+  // rank's LOCAL_RANK-th. The snapshot keeps the flag as given.
+  TrainSettings rank_settings = settings;
+  if (launch.world_size > 1 && settings.device == "cuda")
+    rank_settings.device = "cuda:" + std::to_string(launch.local_rank);
+  const Device device = usable_device(rank_settings.device);
 
   const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
   const std::vector<std::string>& classes = data.train.classes;
@@ -134,8 +139,8 @@ int train_command(const std::vector<std::string>& args) {
   // cannot start leaves the folder as it was.
   std::optional<EarlierRun> earlier;
   if (leader && !snapshot) earlier.emplace(settings.snapshot_path, std::cout);
-  const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr,
-                                 *group, [&] {
+  const TrainerState end = train(*model, rank_settings, settings_record(settings), data, state,
+                                 snapshot ? &*snapshot : nullptr, *group, [&] {
                                    if (earlier) earlier->discard();
                                  });
   std::cout << "trained " << data::counted(static_cast<size_t>(end.epoch), "epoch") << " ("
