@@ -107,7 +107,12 @@ int train_command(const std::vector<std::string>& args) {
     rank_settings.device = "cuda:" + std::to_string(launch.local_rank);
   const Device device = usable_device(rank_settings.device);
 
+  // With --cache, rank 0 builds the prepared cache when it must; the others read it once it is
+  // whole rather than build it over each other.
+  const bool cache_first = launch.world_size > 1 && !settings.cache.empty();
+  if (cache_first && !leader) group->barrier("rank 0 preparing the --cache file");
   const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
+  if (cache_first && leader) group->barrier("rank 0 preparing the --cache file");
   const std::vector<std::string>& classes = data.train.classes;
   MASKDET_CHECK(!classes.empty(), "data set ", settings.data, " has no classes (no boxes at all?)");
 
