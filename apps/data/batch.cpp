@@ -60,4 +60,18 @@ Batch collate(const std::vector<PreparedSample>& samples, int size_divisible) {
   return batch;
 }
 
+void pad_batch(Batch& batch, int64_t height, int64_t width) {
+  const int64_t n = batch.images.size(0), h = batch.images.size(2), w = batch.images.size(3);
+  MASKDET_CHECK(height >= h && width >= w, "pad_batch: ", height, "x", width, " is smaller than the batch's ", h, "x", w);
+  if (height == h && width == w) return;
+  Tensor padded = zeros({n, 3, height, width});
+  const Tensor source = batch.images.contiguous();
+  const float* src = source.data_ptr<float>();
+  float* dst = padded.data_ptr<float>();
+  for (int64_t plane = 0; plane < n * 3; ++plane)
+    for (int64_t y = 0; y < h; ++y)
+      std::memcpy(dst + (plane * height + y) * width, src + (plane * h + y) * w, sizeof(float) * static_cast<size_t>(w));
+  batch.images = padded;
+}
+
 }  // namespace maskdet::data

@@ -30,4 +30,9 @@ struct Batch {
 // size_divisible: the multiple H and W are rounded up to.
 Batch collate(const std::vector<PreparedSample>& samples, int size_divisible = 32);
 
+// The batch's images zero-padded at the bottom and right to height x width (each at least the
+// batch's own): a rank of a data-parallel run pads its shard to the whole global batch's size,
+// because the padded size decides the anchors and so the loss.
+void pad_batch(Batch& batch, int64_t height, int64_t width);
+
 }  // namespace maskdet::data

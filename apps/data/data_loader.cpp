@@ -5,6 +5,7 @@
 
 #include <numeric>
 
+#include "apps/data/batch_shard.h"
 #include "apps/data/seed_derivation.h"
 
 namespace maskdet::data {
@@ -16,6 +17,8 @@ DataLoader::DataLoader(std::shared_ptr<const SampleSource> source, LoaderOptions
   MASKDET_CHECK(options_.workers >= 0, "DataLoader: workers ", options_.workers, " must not be negative");
   MASKDET_CHECK(options_.prefetch_batches > 0, "DataLoader: prefetch_batches ", options_.prefetch_batches,
                 " must be positive");
+  MASKDET_CHECK(options_.shard_count > 0 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+                "DataLoader: shard ", options_.shard_rank, " of ", options_.shard_count);
 }
 
 DataLoader::~DataLoader() { stop_workers(); }
@@ -39,8 +42,11 @@ Batch DataLoader::make_batch(const std::vector<size_t>& order, int64_t epoch, in
   const size_t end = std::min(order.size(), begin + static_cast<size_t>(options_.batch_size));
   MASKDET_CHECK(step >= 0 && begin < end, "DataLoader: step ", step, " is outside the epoch's ", steps_per_epoch(),
                 " steps");
+  const auto [shard_begin, shard_end] = batch_shard(end - begin, options_.shard_rank, options_.shard_count);
+  MASKDET_CHECK(shard_begin < shard_end, "DataLoader: step ", step, "'s batch of ", end - begin,
+                " images has none for rank ", options_.shard_rank, " of ", options_.shard_count);
   std::vector<PreparedSample> samples;
-  for (size_t i = begin; i < end; ++i)
+  for (size_t i = begin + shard_begin; i < begin + shard_end; ++i)
     samples.push_back(prepare_sample(*source_, order[i], options_.pipeline, options_.seed,
                                      static_cast<uint64_t>(epoch)));
   return collate(samples, options_.size_divisible);

@@ -32,6 +32,10 @@ struct LoaderOptions {
   bool drop_last = false;     // drop a last batch smaller than batch_size
   int size_divisible = 32;
   PipelineOptions pipeline;
+  // Data parallelism: batches hold only this rank's shard of each global batch (batch_shard.h);
+  // batch_size, the order and the steps stay the global ones.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 class DataLoader {

@@ -12,6 +12,14 @@
 //   memory:    on CUDA, the caching allocator's peak of allocated bytes in each phase
 //              (cuda/allocator.h); "n/a" on the CPU.
 //
+//   data-parallel: under a launcher (torchrun's environment or mpirun, docs/DISTRIBUTED.md)
+//              every rank takes its shard of the --batch-size global batch and the gradients are
+//              summed over the ranks as `maskdet train` does, each bucket's all-reduce started
+//              during backward (--no-overlap: after it); the step time is rank 0's (it includes
+//              waiting for the others), the all-reduce time per step its median, and of that
+//              the part after backward ended (what the overlap did not hide).
+//              Only training is measured; scripts/bench-dist.sh prints the scaling table.
+//
 // Each timing is wall time with std::chrono, the device synchronised after each repeat, after
 // --warmup untimed repeats (the first steps pay for allocation, cuDNN plans and caches). Images
 // are the network's input: the size rounded up to a multiple of 32 as the data pipeline and
@@ -30,7 +38,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/data/batch_shard.h"
 #include "apps/data/text_fields.h"
+#include "apps/dist/join_world.h"
 #include "apps/maskdet/bench_flops.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
@@ -68,6 +78,7 @@ struct BenchSettings {
   double score_threshold = 0.05;
   std::string json;
   uint64_t seed = 1;
+  bool no_overlap = false;  // data-parallel: all-reduce the gradients after backward
 };
 
 constexpr const char* kSummary =
@@ -112,6 +123,8 @@ void bind_bench_flags(cli::Flags& flags, BenchSettings& s) {
   flags.add("--score-threshold", s.score_threshold, "X", "post-processing: candidates below this score are dropped");
   flags.add("--json", s.json, "FILE", "also write the results here (JSON, written atomically)");
   flags.add("--seed", s.seed, "N", "seeds the weights, the images and the boxes");
+  flags.add_switch("--no-overlap", s.no_overlap,
+                   "data-parallel: all-reduce the gradient buckets after backward instead of during it");
 }
 
 void check_bench_settings(const BenchSettings& s) {
@@ -247,7 +260,8 @@ struct Figure {
 
 struct Results {
   std::vector<Figure> figures;
-  std::vector<double> train_ms, infer_b1_ms, infer_batch_ms;
+  std::vector<double> train_ms, infer_b1_ms, infer_batch_ms, all_reduce_ms, exposed_ms;
+  int world_size = 1;
   double gflops = 0;
   int64_t parameters = 0;
 };
@@ -279,6 +293,9 @@ std::string describe_run(const BenchSettings& s, Device device) {
 
 void print_table(const BenchSettings& s, Device device, const Results& r) {
   std::printf("maskdet bench: %s\n", describe_run(s, device).c_str());
+  if (r.world_size > 1)
+    std::printf("data-parallel: %d ranks, each a shard of the batch of %lld; figures from rank 0\n", r.world_size,
+                static_cast<long long>(s.batch_size));
   std::printf("forward: %.2f GFLOPs per image (convolutions, 2 per multiply-add); %.2f M parameters\n\n", r.gflops,
               static_cast<double>(r.parameters) / 1e6);
   std::printf("%-44s %12s\n", "figure", "maskdet");
@@ -315,7 +332,8 @@ std::string results_json(const BenchSettings& s, Device device, const Results& r
                       {"optimizer", s.optimizer},
                       {"score_threshold", s.score_threshold},
                       {"mode", s.mode},
-                      {"seed", static_cast<int64_t>(s.seed)}}},
+                      {"seed", static_cast<int64_t>(s.seed)},
+                      {"ranks", r.world_size}}},
                     {"parameters", r.parameters},
                     {"forward_gflops_per_image", r.gflops},
                     {"figures", figures},
@@ -335,6 +353,19 @@ int bench_command(const std::vector<std::string>& args) {
   }
   flags.parse(args);
   check_bench_settings(s);
+  const dist::LaunchEnvironment launch = dist::read_launch_environment();
+  const std::unique_ptr<dist::ProcessGroup> group = dist::join_world(launch, std::chrono::seconds(300));
+  const bool parallel = group->world_size() > 1;
+  if (parallel) {
+    if (s.batch_size < group->world_size())
+      throw cli::UsageError("maskdet bench: --batch-size " + std::to_string(s.batch_size) +
+                            " is the global batch and needs an image for each of the " +
+                            std::to_string(group->world_size()) + " ranks");
+    s.mode = "train";
+    // Rank 0 reports; the others' errors still reach stderr.
+    if (!group->is_leader() && !std::freopen("/dev/null", "w", stdout))
+      std::cerr << "warning: could not silence rank " << group->rank() << "\n";
+  }
   const Device device = usable_device(s.device);
 #ifndef MASKDET_WITH_CUDA_KERNELS
   // Said here, not at the first op's "no CUDA kernel" deep inside the model.
@@ -365,12 +396,19 @@ int bench_command(const std::vector<std::string>& args) {
 
   std::optional<double> train_peak, infer_peak;
   if (s.mode != "infer") {
-    const Tensor images = random_images(s.batch_size, height, width, device, gen);
+    const auto [shard_begin, shard_end] =
+        data::batch_shard(static_cast<size_t>(s.batch_size), group->rank(), group->world_size());
+    const auto shard = static_cast<int64_t>(shard_end - shard_begin);
+    const Tensor images = random_images(shard, height, width, device, gen);
     std::vector<DetectionTarget> targets;
-    for (int64_t i = 0; i < s.batch_size; ++i)
+    for (int64_t i = 0; i < shard; ++i)
       targets.push_back(random_target(s.boxes, s.height, s.width, s.classes, device, gen));
     std::vector<Tensor> params = trainable_parameters(*model);
     std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(train, *model);
+    std::optional<dist::GradientBuckets> buckets;
+    if (parallel) buckets.emplace(params);
+    DataParallelShare share{group.get(), buckets ? &*buckets : nullptr,
+                            static_cast<double>(shard) / static_cast<double>(s.batch_size), !s.no_overlap};
     model->train();
     start_memory_peak(device);
     int64_t step = 0;
@@ -380,8 +418,17 @@ int bench_command(const std::vector<std::string>& args) {
                     [&](const char* what, double value, const LossValues&) {
                       throw DivergedError(std::string("benchmark training diverged: ") + what + " is " +
                                           std::to_string(value) + " at step " + std::to_string(step));
-                    });
+                    },
+                    parallel ? &share : nullptr);
+      if (parallel) r.all_reduce_ms.push_back(1000 * share.all_reduce_seconds);
+      if (parallel) r.exposed_ms.push_back(1000 * share.exposed_seconds);
     });
+    // time_ms ran the warm-up steps first: keep the timed ones.
+    if (parallel) {
+      r.all_reduce_ms.erase(r.all_reduce_ms.begin(), r.all_reduce_ms.end() - static_cast<long>(s.iters));
+      r.exposed_ms.erase(r.exposed_ms.begin(), r.exposed_ms.end() - static_cast<long>(s.iters));
+    }
+    r.world_size = group->world_size();
     train_peak = memory_peak_mib(device);
     // Inference should not be charged for the optimiser's state and the gradients.
     optimizer.reset();
@@ -403,6 +450,8 @@ int bench_command(const std::vector<std::string>& args) {
       {"train_step_ms_p50", "train step, batch " + b + " (ms, p50)", maybe_quantile(r.train_ms, 0.5)},
       {"train_step_ms_p95", "train step, batch " + b + " (ms, p95)", maybe_quantile(r.train_ms, 0.95)},
       {"train_images_per_s", "train throughput (images/s)", maybe_rate(r.train_ms, s.batch_size)},
+      {"all_reduce_ms_p50", "gradient all-reduce per step (ms, p50)", maybe_quantile(r.all_reduce_ms, 0.5)},
+      {"all_reduce_exposed_ms_p50", "after backward: its wait + copy-back (ms, p50)", maybe_quantile(r.exposed_ms, 0.5)},
       {"infer_b1_ms_p50", "inference, batch 1 (ms, p50)", maybe_quantile(r.infer_b1_ms, 0.5)},
       {"infer_b1_ms_p95", "inference, batch 1 (ms, p95)", maybe_quantile(r.infer_b1_ms, 0.95)},
       {"infer_batch_ms_p50", "inference, batch " + n + " (ms, p50)", maybe_quantile(r.infer_batch_ms, 0.5)},
@@ -413,7 +462,7 @@ int bench_command(const std::vector<std::string>& args) {
       {"reserved_mib", "device memory reserved at the end (MiB)", memory_reserved_mib(device), true},
   };
   print_table(s, device, r);
-  if (!s.json.empty()) {
+  if (!s.json.empty() && group->is_leader()) {
     write_file_atomically(s.json, results_json(s, device, r));
     std::printf("\nwrote %s\n", s.json.c_str());
   }

@@ -1,10 +1,13 @@
 // `maskdet train`: reads the flags (over a snapshot's recorded settings when resuming), the data
 // and the starting weights, then hands over to the training loop (trainer.h).
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "apps/data/counted.h"
+#include "apps/dist/join_world.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
@@ -64,10 +67,27 @@ int train_command(const std::vector<std::string>& args) {
 
   if (settings.overwrite && !settings.resume.empty())
     throw cli::UsageError("maskdet train: --overwrite replaces an earlier run and --resume goes on with one; give one");
+  if (!(settings.dist_timeout > 0)) throw cli::UsageError("maskdet train: --dist-timeout must be > 0 seconds");
+  // A launcher's world (torchrun's or mpirun's environment) or a world of one.
+  const dist::LaunchEnvironment launch = dist::read_launch_environment();
+  if (launch.world_size > 1 && settings.batch_size < launch.world_size)
+    throw cli::UsageError("maskdet train: --batch-size " + std::to_string(settings.batch_size) +
+                          " is the global batch and must have at least one image for each of the " +
+                          std::to_string(launch.world_size) + " ranks");
+  const std::unique_ptr<dist::ProcessGroup> group =
+      dist::join_world(launch, std::chrono::milliseconds(static_cast<int64_t>(settings.dist_timeout * 1000)));
+  const bool leader = group->is_leader();
+  // Rank 0 speaks for the run; the others' errors still reach stderr, naming their rank.
+  if (!leader && !std::freopen("/dev/null", "w", stdout))
+    std::cerr << "warning: could not silence rank " << launch.rank << "\n";
   // Before anything reads the folder, so that it shows a whole run, never one half set aside.
+  // Rank 0 alone changes the folder; the others read it once it is done.
   const std::string given_folder = folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume);
-  remove_stale_temporaries_in(given_folder, std::cout);
-  recover_snapshot_folder(given_folder, std::cout);
+  if (leader) {
+    remove_stale_temporaries_in(given_folder, std::cout);
+    recover_snapshot_folder(given_folder, std::cout);
+  }
+  group->barrier("rank 0 preparing the snapshot folder");
   std::optional<Snapshot> snapshot;
   if (!settings.resume.empty()) {
     const std::string path = resolve_snapshot(settings.resume);
@@ -75,14 +95,24 @@ int train_command(const std::vector<std::string>& args) {
     settings = resumed_settings(args, *snapshot, path);
   }
   check_train_settings(settings);
-  if (settings.snapshot_path != given_folder) {  // a resumed run's own folder, elsewhere
+  if (leader && settings.snapshot_path != given_folder) {  // a resumed run's own folder, elsewhere
     remove_stale_temporaries_in(settings.snapshot_path, std::cout);
     recover_snapshot_folder(settings.snapshot_path, std::cout);
   }
-  if (!snapshot) refuse_earlier_run(settings.snapshot_path, settings.overwrite);
-  const Device device = usable_device(settings.device);
+  if (leader && !snapshot) refuse_earlier_run(settings.snapshot_path, settings.overwrite);
+  // Ranks on one host share its GPUs as torchrun's users expect: --device cuda means this
+  // rank's LOCAL_RANK-th. The snapshot keeps the flag as given.
+  TrainSettings rank_settings = settings;
+  if (launch.world_size > 1 && settings.device == "cuda")
+    rank_settings.device = "cuda:" + std::to_string(launch.local_rank);
+  const Device device = usable_device(rank_settings.device);
 
+  // With --cache, rank 0 builds the prepared cache when it must; the others read it once it is
+  // whole rather than build it over each other.
+  const bool cache_first = launch.world_size > 1 && !settings.cache.empty();
+  if (cache_first && !leader) group->barrier("rank 0 preparing the --cache file");
   const TrainingData data = load_training_data(settings, snapshot ? snapshot->info.classes : std::vector<std::string>{});
+  if (cache_first && leader) group->barrier("rank 0 preparing the --cache file");
   const std::vector<std::string>& classes = data.train.classes;
   MASKDET_CHECK(!classes.empty(), "data set ", settings.data, " has no classes (no boxes at all?)");
 
@@ -113,9 +143,9 @@ int train_command(const std::vector<std::string>& args) {
   // Set aside only now, after the data, the device and the weights were found good: a run that
   // cannot start leaves the folder as it was.
   std::optional<EarlierRun> earlier;
-  if (!snapshot) earlier.emplace(settings.snapshot_path, std::cout);
-  const TrainerState end = train(*model, settings, settings_record(settings), data, state, snapshot ? &*snapshot : nullptr,
-                                 [&] {
+  if (leader && !snapshot) earlier.emplace(settings.snapshot_path, std::cout);
+  const TrainerState end = train(*model, rank_settings, settings_record(settings), data, state,
+                                 snapshot ? &*snapshot : nullptr, *group, [&] {
                                    if (earlier) earlier->discard();
                                  });
   std::cout << "trained " << data::counted(static_cast<size_t>(end.epoch), "epoch") << " ("

@@ -66,6 +66,9 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
                    "a new run may replace the run in --snapshot-path (deleted once this run has a snapshot)");
   flags.add_switch("--no-evaluation", s.no_evaluation, "skip the validation after each epoch");
   flags.add("--score-threshold", s.score_threshold, "X", "score at which validation counts precision and recall");
+  flags.add("--dist-timeout", s.dist_timeout, "S",
+            "data-parallel runs (docs/DISTRIBUTED.md): seconds the rendezvous or a collective waits for the other "
+            "ranks before the run stops with an error");
 }
 
 const std::vector<std::string>& fixed_on_resume_flags() {
@@ -205,6 +208,7 @@ void check_train_settings(const TrainSettings& s) {
   require(s.steps >= 0, "--steps must be >= 0");
   require(s.keep_snapshots >= 0, "--keep-snapshots must be >= 0");
   require(s.score_threshold >= 0 && s.score_threshold <= 1, "--score-threshold must be in [0, 1]");
+  require(s.dist_timeout > 0, "--dist-timeout must be > 0 seconds");
   try {
     parse_epoch_list(s.lr_drop_epochs);
     parse_anchor_sizes(s.anchor_sizes);

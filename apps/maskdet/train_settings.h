@@ -76,6 +76,7 @@ struct TrainSettings {
   bool overwrite = false;  // a fresh run may replace an earlier run in snapshot_path
   bool no_evaluation = false;
   double score_threshold = 0.5;  // for the per-epoch precision and recall
+  double dist_timeout = 300;  // seconds a data-parallel collective or the rendezvous may wait
 };
 
 // Binds every setting to its flag.

@@ -1,14 +1,18 @@
 // The training loop (trainer.h).
 #include "apps/maskdet/trainer.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "apps/data/counted.h"
 #include "apps/data/data_loader.h"
+#include "apps/dist/data_parallel.h"
 #include "apps/eval/report_plots.h"
 #include "apps/maskdet/png_file.h"
 #include "apps/maskdet/progress_bar.h"
@@ -16,6 +20,7 @@
 #include "apps/maskdet/validation.h"
 #include "layers/optim/lr_schedule.h"
 #include "tensor/atomic_file.h"
+#include "tensor/creation.h"
 
 namespace maskdet::app {
 
@@ -100,16 +105,52 @@ void write_split_lists(const std::string& dir, const TrainingData& data) {
   }
 }
 
+// Everything that must be equal on every rank: the weights, the buffers (batch-norm statistics)
+// and the optimiser's state.
+std::vector<Tensor> replica_state(const RetinaNet& model, const optim::StateDict& optimizer_state) {
+  std::vector<Tensor> tensors = model.parameters();
+  for (const auto& [name, buffer] : model.named_buffers()) tensors.push_back(buffer);
+  for (const auto& [name, value] : optimizer_state) tensors.push_back(value);
+  return tensors;
+}
+
+// Rank 0's weights, buffers and optimiser state on every rank. The optimiser's state is only
+// copied when its layout (names and shapes) is the same everywhere, which it is when every
+// rank restored the same snapshot or none.
+void start_replicas_equal(dist::ProcessGroup& group, RetinaNet& model, optim::Optimizer& optimizer) {
+  dist::broadcast_tensors(group, replica_state(model, {}), "rank 0's weights");
+  optim::StateDict optimizer_state = optimizer.state_dict();
+  std::vector<Tensor> layout, values;
+  for (const auto& [name, value] : optimizer_state) {
+    values.push_back(value);
+    layout.push_back(from_vector(std::vector<int64_t>(name.begin(), name.end()), {static_cast<int64_t>(name.size())},
+                                 TensorOptions{}.with_dtype(DType::Int64)));
+    layout.push_back(from_vector(std::vector<int64_t>(value.shape().begin(), value.shape().end()),
+                                 {static_cast<int64_t>(value.shape().size())}, TensorOptions{}.with_dtype(DType::Int64)));
+  }
+  dist::check_replicas_agree(group, layout, "optimiser state layouts");
+  dist::broadcast_tensors(group, values, "rank 0's optimiser state");
+  optimizer.load_state_dict(optimizer_state);
+  dist::check_replicas_agree(group, replica_state(model, optimizer.state_dict()), "weights and optimiser state");
+}
+
 }  // namespace
 
 TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std::string, std::string>& record,
-                   const TrainingData& data, TrainerState state, const Snapshot* resume,
+                   const TrainingData& data, TrainerState state, const Snapshot* resume, dist::ProcessGroup& group,
                    const std::function<void()>& after_snapshot) {
+  const bool leader = group.is_leader();
+  const bool parallel = group.world_size() > 1;
   const Device device = parse_device(s.device);
   const std::vector<Tensor> params = trainable_parameters(model);
   MASKDET_CHECK(!params.empty(), "nothing to train: every parameter is frozen");
   std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, model);
   if (resume) optimizer->load_state_dict(resume->optimizer);
+  if (parallel) start_replicas_equal(group, model, *optimizer);
+  // The buckets hold a copy of every gradient: only a data-parallel run pays for them.
+  std::optional<dist::GradientBuckets> buckets;
+  if (parallel) buckets.emplace(params);
+  DataParallelShare share{&group, buckets ? &*buckets : nullptr};
 
   data::LoaderOptions loader_options;
   loader_options.batch_size = s.batch_size;
@@ -120,6 +161,8 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   loader_options.pipeline.max_side = s.image_max_side;
   loader_options.pipeline.random_transform = s.random_transform;
   loader_options.pipeline.augment = augmentation(s);
+  loader_options.shard_rank = group.rank();
+  loader_options.shard_count = group.world_size();
   data::DataLoader loader(data.train_source, loader_options);
   const int64_t loader_steps = loader.steps_per_epoch();
   const int64_t steps_per_epoch = s.steps > 0 ? s.steps : loader_steps;
@@ -134,25 +177,38 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   validation_options.workers = s.workers;
   validation_options.score_threshold = s.score_threshold;
   validation_options.device = device;
+  validation_options.group = &group;
   const bool validating = data.validation_source && !s.no_evaluation;
 
-  TrainingLog log(s.snapshot_path, data.train.classes, resume ? state.epoch : -1);
-  if (const int removed = remove_snapshots_after(s.snapshot_path, state.epoch))
-    std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
-                static_cast<long long>(state.epoch), s.snapshot_path.c_str());
-  write_split_lists(s.snapshot_path, data);
-  std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
-              data::counted(data.train.images.size(), "image").c_str(),
-              data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
-              validating ? data.validation.images.size() : size_t{0},
-              static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
+  // Rank 0 alone owns the snapshot folder.
+  std::optional<TrainingLog> log;
+  if (leader) {
+    log.emplace(s.snapshot_path, data.train.classes, resume ? state.epoch : -1);
+    if (const int removed = remove_snapshots_after(s.snapshot_path, state.epoch))
+      std::printf("removed %d snapshots of an earlier run after epoch %lld from %s\n", removed,
+                  static_cast<long long>(state.epoch), s.snapshot_path.c_str());
+    write_split_lists(s.snapshot_path, data);
+  }
+  if (parallel && leader)
+    std::printf("data-parallel on %d ranks (%s): up to %lld images of each batch of %lld per rank%s\n", group.world_size(),
+                group.backend().c_str(),
+                static_cast<long long>((s.batch_size + group.world_size() - 1) / group.world_size()),
+                static_cast<long long>(s.batch_size),
+                s.norm == "batch" ? "; batch-norm statistics are each rank's own (no --sync-bn)" : "");
+  if (leader)
+    std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
+                data::counted(data.train.images.size(), "image").c_str(),
+                data::counted(static_cast<size_t>(steps_per_epoch), "step").c_str(), static_cast<long long>(s.batch_size),
+                validating ? data.validation.images.size() : size_t{0},
+                static_cast<long long>(model.parameter_count(/*trainable_only=*/true)), s.snapshot_path.c_str());
   std::fflush(stdout);
 
-  const bool interactive = ProgressBar::stderr_is_terminal();
+  const bool interactive = leader && ProgressBar::stderr_is_terminal();
   for (int64_t epoch = state.epoch; epoch < s.epochs; ++epoch) {
     set_training_mode(model, s);
+    // The other ranks' stdout is closed (train_command): their bars go nowhere.
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s.epochs), steps_per_epoch,
-                    interactive);
+                    interactive, 10, leader ? stderr : stdout);
     const auto start = std::chrono::steady_clock::now();
     LossValues sum;
     int64_t images = 0;
@@ -161,6 +217,17 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
       if (i % loader_steps == 0) loader.start_epoch(epoch * passes_per_epoch + i / loader_steps);
       std::optional<data::Batch> batch = loader.next();
       MASKDET_CHECK(batch.has_value(), "the loader ended its epoch early");
+      if (parallel) {
+        // The single process pads the whole batch to its largest image: so must every shard.
+        const std::vector<std::array<int64_t, 2>> sizes = group.all_gather(
+            std::array{batch->images.size(2), batch->images.size(3)}, "the shards' image sizes");
+        int64_t height = 0, width = 0;
+        for (const auto& [h, w] : sizes) height = std::max(height, h), width = std::max(width, w);
+        data::pad_batch(*batch, height, width);
+      }
+      const size_t global_batch = std::min<size_t>(static_cast<size_t>(s.batch_size),
+                                                   data.train_source->size() - (i % loader_steps) * s.batch_size);
+      share.weight = static_cast<double>(batch->size()) / static_cast<double>(global_batch);
       std::vector<DetectionTarget> targets;
       // Left on the host: the loss checks the labels there and copies each image's boxes over.
       for (size_t b = 0; b < batch->size(); ++b) targets.push_back({batch->boxes[b], batch->labels[b]});
@@ -171,14 +238,15 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
           training_step(model, *optimizer, params, batch->images.to(device), targets, s.clip_grad_norm,
                         [&](const char* what, double value, const LossValues& l) {
                           diverged(what, value, epoch + 1, i + 1, state.step + 1, l, state);
-                        });
+                        },
+                        parallel ? &share : nullptr);
       ++state.step;
-      log.log_step(epoch + 1, state.step, loss, lr);
+      if (leader) log->log_step(epoch + 1, state.step, loss, lr);
 
       sum.total += loss.total;
       sum.classification += loss.classification;
       sum.regression += loss.regression;
-      images += static_cast<int64_t>(batch->size());
+      images += static_cast<int64_t>(global_batch);
       const double n = static_cast<double>(i + 1);
       bar.update(i + 1, {{"loss", sum.total / n}, {"classification", sum.classification / n}, {"regression", sum.regression / n}},
                  images);
@@ -192,19 +260,30 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     record_line.lr = lr;
     record_line.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     record_line.images_per_second = static_cast<double>(images) / record_line.seconds;
+    if (parallel) {
+      // Batch-norm running statistics are each replica's own (--norm batch): rank 0's, as DDP's
+      // broadcast_buffers, so that validation and the snapshot see one model.
+      std::vector<Tensor> buffers;
+      for (const auto& [name, buffer] : model.named_buffers()) buffers.push_back(buffer);
+      dist::broadcast_tensors(group, buffers, "rank 0's batch-norm statistics");
+    }
     if (validating) {
       record_line.validation = validate(model, data.validation_source, data.validation, validation_options).result;
       set_training_mode(model, s);
     }
 
     state.epoch = epoch + 1;
-    SnapshotInfo info{state.epoch, state.step, record, data.train.classes, default_generator().state()};
     const std::string path = snapshot_file(s.snapshot_path, state.epoch);
-    save_snapshot(path, model, optimizer.get(), info);
+    if (parallel)
+      dist::check_replicas_agree(group, replica_state(model, optimizer->state_dict()),
+                                 "weights and optimiser state at epoch " + std::to_string(state.epoch));
     state.last_snapshot = path;
+    if (!leader) continue;
+    SnapshotInfo info{state.epoch, state.step, record, data.train.classes, default_generator().state()};
+    save_snapshot(path, model, optimizer.get(), info);
     if (after_snapshot) after_snapshot();
     prune_snapshots(s.snapshot_path, s.keep_snapshots);
-    log.log_epoch(record_line);
+    log->log_epoch(record_line);
     update_curves_figure(s.snapshot_path);
 
     std::printf("epoch %lld/%lld  %s  lr %.3g  %.0f s (%.1f img/s)%s\n", static_cast<long long>(state.epoch),

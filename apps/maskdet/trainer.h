@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/dist/process_group.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/snapshot.h"
 #include "apps/maskdet/train_settings.h"
@@ -34,8 +35,16 @@ struct TrainerState {
 // `resume`: the snapshot's optimiser state to restore, or null for a new run. `record`: the
 // settings to store in snapshots (flag name -> value). `after_snapshot` (may be empty) is called
 // each time a snapshot is in place.
+//
+// Data-parallel when `group` has several ranks (docs/DISTRIBUTED.md): every rank calls train with
+// the same settings and data; rank 0's weights and optimiser state are copied to the others
+// first; each rank takes its shard of every global batch (--batch-size stays the global batch)
+// and the gradients are summed over the ranks, so a step equals the single-process step on the
+// global batch. Validation is sharded by batches and its detections gathered, so its figures are
+// the single-process ones. Only rank 0 writes snapshots, logs and progress; the replicas are
+// checked equal (a checksum all-gather) at every snapshot.
 TrainerState train(RetinaNet& model, const TrainSettings& settings, const std::map<std::string, std::string>& record,
-                   const TrainingData& data, TrainerState state, const Snapshot* resume,
+                   const TrainingData& data, TrainerState state, const Snapshot* resume, dist::ProcessGroup& group,
                    const std::function<void()>& after_snapshot = {});
 
 }  // namespace maskdet::app

@@ -37,7 +37,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainSettings& s, const R
 
 LossValues training_step(RetinaNet& model, optim::Optimizer& optimizer, const std::vector<Tensor>& params,
                          const Tensor& images, const std::vector<DetectionTarget>& targets, double clip_grad_norm,
-                         const NotFiniteHandler& not_finite) {
+                         const NotFiniteHandler& not_finite, DataParallelShare* share) {
   // A handler that returns must not let the update through.
   auto stop = [&](const char* what, double value, const LossValues& loss) {
     not_finite(what, value, loss);
@@ -46,10 +46,29 @@ LossValues training_step(RetinaNet& model, optim::Optimizer& optimizer, const st
   const RetinaNetOutputs outputs = model.forward(images);
   const RetinaNetLosses losses = model.compute_loss(outputs, targets);
   const Tensor total = losses.total();
-  const LossValues loss{total.item(), losses.classification.item(), losses.bbox_regression.item()};
+  LossValues loss{total.item(), losses.classification.item(), losses.bbox_regression.item()};
+  if (share) {
+    // A NaN on any rank makes the sum NaN on all of them.
+    double values[3] = {share->weight * loss.total, share->weight * loss.classification, share->weight * loss.regression};
+    share->group->all_reduce_sum(values, 3, "the step's loss values");
+    loss = {values[0], values[1], values[2]};
+  }
   if (!std::isfinite(loss.total)) stop("the loss", loss.total, loss);
   optimizer.zero_grad();
-  total.backward();
+  if (share && share->overlap) {
+    {
+      const auto reducing = share->buckets->begin(*share->group, static_cast<float>(share->weight));
+      total.backward();
+    }
+    share->buckets->finish();
+  } else {
+    total.backward();
+    if (share) share->buckets->reduce(*share->group, static_cast<float>(share->weight));
+  }
+  if (share) {
+    share->all_reduce_seconds = share->buckets->all_reduce_seconds();
+    share->exposed_seconds = share->buckets->exposed_seconds();
+  }
   if (clip_grad_norm > 0) {
     const double norm = optim::clip_grad_norm(params, clip_grad_norm);
     if (!std::isfinite(norm)) stop("the gradient norm", norm, loss);

@@ -9,6 +9,7 @@
 #include "apps/data/annotations.h"
 #include "apps/data/sample_pipeline.h"
 #include "apps/data/sample_source.h"
+#include "apps/dist/process_group.h"
 #include "apps/eval/detection_eval.h"
 #include "apps/maskdet/detector.h"
 
@@ -20,6 +21,9 @@ struct ValidationOptions {
   int workers = 2;
   double score_threshold = 0.5;  // for precision and recall
   Device device = Device::cpu();
+  // Several ranks: each runs every world_size-th batch (the batches a single process would make)
+  // and the detections are gathered, so every rank returns the single-process figures.
+  dist::ProcessGroup* group = nullptr;
 };
 
 struct ValidationRun {

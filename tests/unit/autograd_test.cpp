@@ -1,4 +1,5 @@
 // The autograd engine: accumulation, shared subgraphs, detach, no-grad, freed graphs.
+#include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "test_util.h"
@@ -116,6 +117,33 @@ TEST(Autograd, GradcheckCatchesAWrongGradient) {
   auto r = autograd::gradcheck(wrong, {test::randn64({3}, 7)});
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.worst.find("analytic"), std::string::npos);
+}
+
+// The hook data-parallel training starts its gradient all-reduces from: each leaf is reported
+// once per backward, only after its last contribution arrived, and a leaf that gets no gradient
+// is not reported.
+TEST(Autograd, GradientReadyHookReportsEachLeafOnceItsGradientIsFinal) {
+  Tensor used_twice = from_vector<double>({2}, {1}, {DType::Float64, Device::cpu(), true});
+  Tensor used_once = from_vector<double>({3}, {1}, {DType::Float64, Device::cpu(), true});
+  Tensor unused = from_vector<double>({4}, {1}, {DType::Float64, Device::cpu(), true});
+  std::vector<std::pair<const TensorImpl*, double>> reported;  // leaf, its gradient when reported
+  {
+    autograd::GradientReadyScope scope([&](const TensorImpl& leaf) {
+      reported.emplace_back(&leaf, Tensor(leaf.grad).item());
+    });
+    // d/d used_twice = 3 + 2 * used_once = 9; d/d used_once = 2 * used_twice = 4
+    const Tensor y = (used_twice * 3.0 + used_twice * used_once * 2.0 + (unused * 0.0).detach()).sum();
+    y.backward();
+  }
+  ASSERT_EQ(reported.size(), 2u);
+  for (const auto& [leaf, grad] : reported) {
+    EXPECT_NE(leaf, unused.impl().get());
+    EXPECT_DOUBLE_EQ(grad, leaf == used_twice.impl().get() ? 9.0 : 4.0);
+  }
+  EXPECT_NE(reported[0].first, reported[1].first);
+  // Outside the scope nothing is reported.
+  (used_once * 1.0).sum().backward();
+  EXPECT_EQ(reported.size(), 2u);
 }
 
 }  // namespace
