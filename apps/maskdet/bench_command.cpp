@@ -40,7 +40,6 @@
 
 #include "apps/data/batch_shard.h"
 #include "apps/data/text_fields.h"
-#include "apps/dist/join_world.h"
 #include "apps/maskdet/bench_flops.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
@@ -353,19 +352,11 @@ int bench_command(const std::vector<std::string>& args) {
   }
   flags.parse(args);
   check_bench_settings(s);
-  const dist::LaunchEnvironment launch = dist::read_launch_environment();
-  const std::unique_ptr<dist::ProcessGroup> group = dist::join_world(launch, std::chrono::seconds(300));
+  // Under a launcher rank 0 reports (join_run_world silences the others), and only training is
+  // measured.
+  const std::unique_ptr<dist::ProcessGroup> group = join_run_world("bench", s.batch_size, std::chrono::seconds(300)).group;
   const bool parallel = group->world_size() > 1;
-  if (parallel) {
-    if (s.batch_size < group->world_size())
-      throw cli::UsageError("maskdet bench: --batch-size " + std::to_string(s.batch_size) +
-                            " is the global batch and needs an image for each of the " +
-                            std::to_string(group->world_size()) + " ranks");
-    s.mode = "train";
-    // Rank 0 reports; the others' errors still reach stderr.
-    if (!group->is_leader() && !std::freopen("/dev/null", "w", stdout))
-      std::cerr << "warning: could not silence rank " << group->rank() << "\n";
-  }
+  if (parallel) s.mode = "train";
   const Device device = usable_device(s.device);
 #ifndef MASKDET_WITH_CUDA_KERNELS
   // Said here, not at the first op's "no CUDA kernel" deep inside the model.

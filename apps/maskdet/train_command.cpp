@@ -1,13 +1,11 @@
 // `maskdet train`: reads the flags (over a snapshot's recorded settings when resuming), the data
 // and the starting weights, then hands over to the training loop (trainer.h).
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "apps/data/counted.h"
-#include "apps/dist/join_world.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/initial_weights.h"
@@ -69,17 +67,11 @@ int train_command(const std::vector<std::string>& args) {
     throw cli::UsageError("maskdet train: --overwrite replaces an earlier run and --resume goes on with one; give one");
   if (!(settings.dist_timeout > 0)) throw cli::UsageError("maskdet train: --dist-timeout must be > 0 seconds");
   // A launcher's world (torchrun's or mpirun's environment) or a world of one.
-  const dist::LaunchEnvironment launch = dist::read_launch_environment();
-  if (launch.world_size > 1 && settings.batch_size < launch.world_size)
-    throw cli::UsageError("maskdet train: --batch-size " + std::to_string(settings.batch_size) +
-                          " is the global batch and must have at least one image for each of the " +
-                          std::to_string(launch.world_size) + " ranks");
-  const std::unique_ptr<dist::ProcessGroup> group =
-      dist::join_world(launch, std::chrono::milliseconds(static_cast<int64_t>(settings.dist_timeout * 1000)));
+  const RunWorld world = join_run_world(
+      "train", settings.batch_size, std::chrono::milliseconds(static_cast<int64_t>(settings.dist_timeout * 1000)));
+  const dist::LaunchEnvironment& launch = world.launch;
+  const std::unique_ptr<dist::ProcessGroup>& group = world.group;
   const bool leader = group->is_leader();
-  // Rank 0 speaks for the run; the others' errors still reach stderr, naming their rank.
-  if (!leader && !std::freopen("/dev/null", "w", stdout))
-    std::cerr << "warning: could not silence rank " << launch.rank << "\n";
   // Before anything reads the folder, so that it shows a whole run, never one half set aside.
   // Rank 0 alone changes the folder; the others read it once it is done.
   const std::string given_folder = folder_of(settings.resume.empty() ? settings.snapshot_path : settings.resume);
