@@ -37,11 +37,16 @@ std::vector<size_t> DataLoader::epoch_order(int64_t epoch) const {
   return order;
 }
 
+size_t DataLoader::global_batch_size(int64_t step) const {
+  const size_t begin = static_cast<size_t>(step * options_.batch_size);
+  MASKDET_CHECK(step >= 0 && begin < source_->size(), "DataLoader: step ", step, " is outside the epoch's ",
+                steps_per_epoch(), " steps");
+  return std::min(source_->size() - begin, static_cast<size_t>(options_.batch_size));
+}
+
 Batch DataLoader::make_batch(const std::vector<size_t>& order, int64_t epoch, int64_t step) const {
   const size_t begin = static_cast<size_t>(step * options_.batch_size);
-  const size_t end = std::min(order.size(), begin + static_cast<size_t>(options_.batch_size));
-  MASKDET_CHECK(step >= 0 && begin < end, "DataLoader: step ", step, " is outside the epoch's ", steps_per_epoch(),
-                " steps");
+  const size_t end = begin + global_batch_size(step);
   const auto [shard_begin, shard_end] = batch_shard(end - begin, options_.shard_rank, options_.shard_count);
   MASKDET_CHECK(shard_begin < shard_end, "DataLoader: step ", step, "'s batch of ", end - begin,
                 " images has none for rank ", options_.shard_rank, " of ", options_.shard_count);

@@ -46,6 +46,9 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   int64_t steps_per_epoch() const;
+  // The images of the global batch at `step` of an epoch, every rank's shard together:
+  // batch_size, or what the epoch has left for its last batch.
+  size_t global_batch_size(int64_t step) const;
   // The source indices of epoch `epoch`, in the order batches take them.
   std::vector<size_t> epoch_order(int64_t epoch) const;
 

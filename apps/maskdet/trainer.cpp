@@ -225,8 +225,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
         for (const auto& [h, w] : sizes) height = std::max(height, h), width = std::max(width, w);
         data::pad_batch(*batch, height, width);
       }
-      const size_t global_batch = std::min<size_t>(static_cast<size_t>(s.batch_size),
-                                                   data.train_source->size() - (i % loader_steps) * s.batch_size);
+      const size_t global_batch = loader.global_batch_size(i % loader_steps);
       share.weight = static_cast<double>(batch->size()) / static_cast<double>(global_batch);
       std::vector<DetectionTarget> targets;
       // Left on the host: the loss checks the labels there and copies each image's boxes over.
