@@ -3,9 +3,11 @@
 // when an input requires grad, records a node whose backward sits next to the forward in
 // autograd/ops/<family>.cpp.
 #pragma once
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include "autograd/replica_sum.h"
 #include "tensor/tensor.h"
 
 namespace maskdet {
@@ -98,6 +100,14 @@ Tensor upsample_nearest2d(const Tensor& x, double scale);
 // with the unbiased batch variance), as torch.nn.functional.batch_norm. Eval: uses the running ones.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// batch_norm's training mode over the union of the batches of the replicas `replicas` joins
+// (autograd/ops/sync_batch_norm.cpp), as torch.nn.SyncBatchNorm: every replica normalises with
+// the same statistics and updates its running ones with them; backward sums across the
+// replicas too, so each replica must call it (and its backward) in the same order. With one
+// replica it equals batch_norm(..., training = true, ...).
+Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, const std::shared_ptr<ReplicaSum>& replicas, double momentum = 0.1,
+                       double eps = 1e-5);
 
 // ---- losses (autograd/ops/loss.cpp); targets and weights get no gradient ----
 // Numerically stable BCE on logits; weight (broadcast to logits) scales each element.

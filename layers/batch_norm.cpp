@@ -36,6 +36,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     kernels::binary_forward(kernels::BinaryOp::Add, num_batches_tracked_, ones_like(num_batches_tracked_),
                             num_batches_tracked_);
   }
+  if (replicas_ && is_training())
+    return sync_batch_norm(x, weight_, bias_, running_mean_, running_var_, replicas_, options_.momentum, options_.eps);
   return batch_norm(x, weight_, bias_, running_mean_, running_var_, use_batch_stats, options_.momentum, options_.eps);
 }
 
@@ -44,7 +46,18 @@ std::string BatchNorm2d::extra_repr() const {
   os << options_.num_features << ", eps=" << options_.eps << ", momentum=" << options_.momentum
      << ", affine=" << (options_.affine ? "True" : "False")
      << ", track_running_stats=" << (options_.track_running_stats ? "True" : "False");
+  if (replicas_) os << ", synchronised";
   return os.str();
+}
+
+int convert_sync_batch_norm(Module& root, const std::shared_ptr<ReplicaSum>& replicas) {
+  int converted = 0;
+  if (auto* norm = dynamic_cast<BatchNorm2d*>(&root)) {
+    norm->synchronise_with(replicas);
+    ++converted;
+  }
+  for (const auto& [name, child] : root.named_children()) converted += convert_sync_batch_norm(*child, replicas);
+  return converted;
 }
 
 }  // namespace maskdet::nn

@@ -2,10 +2,14 @@
 // key for key: parameters "weight" and "bias" (C) (when affine), buffers "running_mean",
 // "running_var" (C) and "num_batches_tracked" (int64 scalar) (when tracking running stats).
 // Training mode normalises with the batch statistics and updates the running ones; eval mode
-// normalises with the running ones.
+// normalises with the running ones. Synchronised (synchronise_with, or convert_sync_batch_norm on
+// a whole model), training mode uses the statistics of the batches of every replica of a
+// data-parallel run, as torch.nn.SyncBatchNorm, with the same state and names.
 #pragma once
 #include <cstdint>
+#include <memory>
 
+#include "autograd/replica_sum.h"
 #include "layers/module.h"
 
 namespace maskdet::nn {
@@ -34,6 +38,11 @@ class BatchNorm2d : public UnaryModule {
   const Tensor& running_var() const { return running_var_; }
   const Tensor& num_batches_tracked() const { return num_batches_tracked_; }
 
+  // Training mode's statistics over the replicas `replicas` sums across (null: this batch's
+  // own). Every replica must run the same forwards and backwards in the same order.
+  void synchronise_with(std::shared_ptr<ReplicaSum> replicas) { replicas_ = std::move(replicas); }
+  bool synchronised() const { return replicas_ != nullptr; }
+
  protected:
   std::string extra_repr() const override;
 
@@ -41,6 +50,12 @@ class BatchNorm2d : public UnaryModule {
   BatchNorm2dOptions options_;
   Tensor weight_, bias_;
   Tensor running_mean_, running_var_, num_batches_tracked_;
+  std::shared_ptr<ReplicaSum> replicas_;
 };
+
+// Synchronises every BatchNorm2d under `root` (itself included) with `replicas`, as
+// torch.nn.SyncBatchNorm.convert_sync_batchnorm; returns how many there were. FrozenBatchNorm2d
+// has no batch statistics and is left alone.
+int convert_sync_batch_norm(Module& root, const std::shared_ptr<ReplicaSum>& replicas);
 
 }  // namespace maskdet::nn

@@ -16,6 +16,7 @@
 
 #include "apps/dist/process_group.h"
 #include "autograd/engine.h"
+#include "autograd/replica_sum.h"
 #include "tensor/tensor.h"
 
 namespace maskdet::dist {
@@ -27,6 +28,24 @@ void broadcast_tensors(ProcessGroup& group, const std::vector<Tensor>& tensors, 
 uint64_t replica_checksum(const std::vector<Tensor>& tensors);
 // Throws DistError naming the ranks whose checksum differs from rank 0's.
 void check_replicas_agree(ProcessGroup& group, const std::vector<Tensor>& tensors, const std::string& what);
+
+// Sync batch norm's sums (autograd/replica_sum.h) over the ranks of a group of their own
+// (ProcessGroup::new_group): backward's sums run on the autograd thread while the gradient
+// buckets' thread all-reduces on the run's group, and one group's collectives must not interleave.
+class GroupReplicaSum : public ReplicaSum {
+ public:
+  explicit GroupReplicaSum(std::unique_ptr<ProcessGroup> group) : group_(std::move(group)) {}
+  void sum(std::vector<double>& values, const std::string& what) override {
+    group_->all_reduce_sum(values.data(), values.size(), what);
+  }
+  double loss_weight() const override { return loss_weight_; }
+  // Before each step: this rank's share of the global batch (the weight its gradients carry).
+  void set_loss_weight(double weight) { loss_weight_ = weight; }
+
+ private:
+  std::unique_ptr<ProcessGroup> group_;
+  double loss_weight_ = 1;
+};
 
 // Gradients summed over the ranks in buckets of about bucket_bytes. The buckets hold the
 // parameters in reverse order, the order backward finishes them, and each is all-reduced on a

@@ -19,37 +19,45 @@ namespace maskdet::dist {
 
 namespace {
 
+// What the groups of one world share: rank 0's store server, this rank's store client and its
+// TCP device. Each group (the world's first, and every new_group) has its own Gloo context, so
+// its own connections between every pair of ranks.
+struct GlooWorld {
+  std::unique_ptr<TcpStoreServer> server;  // rank 0 only; outlives the rendezvous for late readers
+  std::unique_ptr<TcpStore> store;
+  std::shared_ptr<gloo::transport::Device> device;
+  std::string master;  // "addr:port", for errors
+};
+
 class GlooProcessGroup : public ProcessGroup {
  public:
   GlooProcessGroup(const LaunchEnvironment& env, std::chrono::milliseconds timeout)
-      : rank_(env.rank), world_size_(env.world_size), timeout_(timeout) {
-    const std::string name = "rank " + std::to_string(rank_) + " of " + std::to_string(world_size_);
-    if (rank_ == 0) server_ = std::make_unique<TcpStoreServer>(env.master_addr, env.master_port);
-    store_ = std::make_unique<TcpStore>(env.master_addr, env.master_port, rank_, timeout);
+      : rank_(env.rank), world_size_(env.world_size), timeout_(timeout), world_(std::make_shared<GlooWorld>()) {
+    world_->master = env.master_addr + ":" + std::to_string(env.master_port);
+    if (rank_ == 0) world_->server = std::make_unique<TcpStoreServer>(env.master_addr, env.master_port);
+    world_->store = std::make_unique<TcpStore>(env.master_addr, env.master_port, rank_, timeout);
     gloo::transport::tcp::attr attr;
     if (const char* iface = std::getenv("GLOO_SOCKET_IFNAME"); iface && *iface)
       attr.iface = iface;
     else
       attr.hostname = local_address_towards(env.master_addr, env.master_port);
-    try {
-      device_ = gloo::transport::tcp::CreateDevice(attr);
-      auto context = std::make_shared<gloo::rendezvous::Context>(rank_, world_size_);
-      context->setTimeout(timeout);
-      gloo::rendezvous::PrefixStore prefixed("maskdet", *store_);
-      context->connectFullMesh(prefixed, device_);
-      context_ = context;
-    } catch (const DistError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw DistError(name + ": rendezvous failed (connecting to the other ranks through rank 0 at " +
-                      env.master_addr + ":" + std::to_string(env.master_port) + "): " + e.what());
-    }
+    connect("maskdet", [&] { world_->device = gloo::transport::tcp::CreateDevice(attr); });
+  }
+
+  // Another group of the same ranks over the same store and device (new_group).
+  GlooProcessGroup(const GlooProcessGroup& parent, const std::string& name)
+      : rank_(parent.rank_), world_size_(parent.world_size_), timeout_(parent.timeout_), world_(parent.world_) {
+    connect("maskdet/" + name, [] {});
   }
 
   int rank() const override { return rank_; }
   int world_size() const override { return world_size_; }
   std::string backend() const override { return "gloo"; }
   std::shared_ptr<gloo::Context> context() const { return context_; }
+
+  std::unique_ptr<ProcessGroup> new_group(const std::string& name) override {
+    return std::make_unique<GlooProcessGroup>(*this, name);
+  }
 
   void all_reduce_sum(float* data, size_t count, const std::string& what) override { reduce(data, count, what); }
   void all_reduce_sum(double* data, size_t count, const std::string& what) override { reduce(data, count, what); }
@@ -107,11 +115,28 @@ class GlooProcessGroup : public ProcessGroup {
     }
   }
 
+  // Meets the other ranks under `prefix` in the store: a Gloo context connected to each of them.
+  template <class F>
+  void connect(const std::string& prefix, F&& before) {
+    try {
+      before();
+      auto context = std::make_shared<gloo::rendezvous::Context>(rank_, world_size_);
+      context->setTimeout(timeout_);
+      gloo::rendezvous::PrefixStore prefixed(prefix, *world_->store);
+      context->connectFullMesh(prefixed, world_->device);
+      context_ = context;
+    } catch (const DistError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw DistError("rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) +
+                      ": rendezvous failed (connecting to the other ranks through rank 0 at " + world_->master +
+                      (prefix == "maskdet" ? "" : ", group '" + prefix.substr(8) + "'") + "): " + e.what());
+    }
+  }
+
   int rank_, world_size_;
   std::chrono::milliseconds timeout_;
-  std::unique_ptr<TcpStoreServer> server_;  // rank 0 only; outlives the rendezvous for late readers
-  std::unique_ptr<TcpStore> store_;
-  std::shared_ptr<gloo::transport::Device> device_;
+  std::shared_ptr<GlooWorld> world_;
   std::shared_ptr<gloo::Context> context_;
 };
 

@@ -34,6 +34,15 @@ constexpr ncclDataType_t nccl_type<double>() { return ncclFloat64; }
 class NcclProcessGroup : public ProcessGroup {
  public:
   NcclProcessGroup(ProcessGroup& bootstrap, std::chrono::milliseconds timeout) : bootstrap_(bootstrap), timeout_(timeout) {
+    init(bootstrap);
+  }
+  // new_group: a communicator of its own, bootstrapped through a CPU group of its own.
+  NcclProcessGroup(std::unique_ptr<ProcessGroup> own_bootstrap, std::chrono::milliseconds timeout)
+      : own_bootstrap_(std::move(own_bootstrap)), bootstrap_(*own_bootstrap_), timeout_(timeout) {
+    init(bootstrap_);
+  }
+
+  void init(ProcessGroup& bootstrap) {
     ncclUniqueId id{};
     if (bootstrap.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     bootstrap.broadcast(&id, sizeof id, 0, "the NCCL unique id");
@@ -71,6 +80,9 @@ class NcclProcessGroup : public ProcessGroup {
   void all_gather(const void* data, size_t bytes, void* out, const std::string& what) override {
     bootstrap_.all_gather(data, bytes, out, what);
   }
+  std::unique_ptr<ProcessGroup> new_group(const std::string& name) override {
+    return std::make_unique<NcclProcessGroup>(bootstrap_.new_group(name), timeout_);
+  }
 
  private:
   template <class T>
@@ -107,6 +119,7 @@ class NcclProcessGroup : public ProcessGroup {
     }
   }
 
+  std::unique_ptr<ProcessGroup> own_bootstrap_;  // new_group's only
   ProcessGroup& bootstrap_;
   std::chrono::milliseconds timeout_;
   cudaStream_t stream_ = nullptr;

@@ -39,6 +39,12 @@ class ProcessGroup {
   // out: world_size * bytes, rank r's `bytes` at r * bytes.
   virtual void all_gather(const void* data, size_t bytes, void* out, const std::string& what) = 0;
 
+  // A group of the same ranks with its own connections, as torch.distributed.new_group: the
+  // collectives of two groups may run at once from two threads (the gradient buckets' thread
+  // and backward's sync batch norm), which one group's ordered collectives must not. Every rank
+  // calls it in the same order with the same name; the new group may not outlive this one.
+  virtual std::unique_ptr<ProcessGroup> new_group(const std::string& name) = 0;
+
   // The sum divided by the world size.
   template <class T>
   void all_reduce_average(T* data, size_t count, const std::string& what) {

@@ -43,6 +43,9 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add("--inference-max-side", s.inference_max_side, "PX", "...and at most this longer side (0: --image-max-side)");
   flags.add_choice("--norm", s.norm, {"auto", "frozen", "batch"},
                    "backbone norm: frozen statistics (pretrained) or batch norm; auto: frozen with --weights");
+  flags.add_switch("--sync-bn", s.sync_bn,
+                   "data-parallel runs with --norm batch: batch norm's statistics over the whole global batch "
+                   "(as torch.nn.SyncBatchNorm) instead of each rank's shard");
   flags.add_choice("--optimizer", s.optimizer, {"sgd", "adamw"}, "optimiser");
   flags.add("--lr", s.lr, "X", "learning rate");
   flags.add("--backbone-lr-factor", s.backbone_lr_factor, "X", "the backbone learns at lr x this (pretrained: < 1)");

@@ -53,6 +53,9 @@ struct TrainSettings {
   // "frozen" (FrozenBatchNorm: statistics of the pretrained weights) or "batch" (trained from
   // scratch); "auto" picks frozen when --weights is given, as torchvision does.
   std::string norm = "auto";
+  // Data-parallel runs: batch norm's statistics over the global batch instead of each rank's
+  // shard (torch.nn.SyncBatchNorm); nothing to do for frozen batch norm.
+  bool sync_bn = false;
   // ---- optimisation ----
   std::string optimizer = "adamw";
   double lr = 1e-3;

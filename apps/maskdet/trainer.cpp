@@ -18,6 +18,7 @@
 #include "apps/maskdet/progress_bar.h"
 #include "apps/maskdet/training_log.h"
 #include "apps/maskdet/validation.h"
+#include "layers/batch_norm.h"
 #include "layers/optim/lr_schedule.h"
 #include "tensor/atomic_file.h"
 #include "tensor/creation.h"
@@ -151,6 +152,21 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   std::optional<dist::GradientBuckets> buckets;
   if (parallel) buckets.emplace(params);
   DataParallelShare share{&group, buckets ? &*buckets : nullptr};
+  // --sync-bn: batch norm over the global batch, through a group of its own (GroupReplicaSum).
+  std::shared_ptr<dist::GroupReplicaSum> bn_replicas;
+  int synchronised_norms = 0;
+  if (s.sync_bn && parallel) {
+    bn_replicas = std::make_shared<dist::GroupReplicaSum>(group.new_group("sync-bn"));
+    synchronised_norms = nn::convert_sync_batch_norm(model, bn_replicas);
+  }
+  // The group goes when train returns; the model stays.
+  struct Unsynchronise {
+    RetinaNet& model;
+    bool active;
+    ~Unsynchronise() {
+      if (active) nn::convert_sync_batch_norm(model, nullptr);
+    }
+  } unsynchronise{model, bn_replicas != nullptr};
 
   data::LoaderOptions loader_options;
   loader_options.batch_size = s.batch_size;
@@ -194,7 +210,14 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
                 group.backend().c_str(),
                 static_cast<long long>((s.batch_size + group.world_size() - 1) / group.world_size()),
                 static_cast<long long>(s.batch_size),
-                s.norm == "batch" ? "; batch-norm statistics are each rank's own (no --sync-bn)" : "");
+                synchronised_norms > 0 ? ("; " + std::to_string(synchronised_norms) +
+                                          " batch norms use the global batch's statistics (--sync-bn)").c_str()
+                : s.norm == "batch" ? "; batch-norm statistics are each rank's own (no --sync-bn)"
+                                    : "");
+  if (parallel && leader && s.sync_bn && synchronised_norms == 0)
+    std::printf("--sync-bn: the model has no batch norm that learns from its batches (--norm %s): nothing to "
+                "synchronise\n",
+                uses_frozen_batch_norm(s) ? "frozen" : s.norm.c_str());
   if (leader)
     std::printf("training on %s (%s of %lld per epoch), validating on %zu; %lld trainable parameters; snapshots in %s\n",
                 data::counted(data.train.images.size(), "image").c_str(),
@@ -227,6 +250,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
       }
       const size_t global_batch = loader.global_batch_size(i % loader_steps);
       share.weight = static_cast<double>(batch->size()) / static_cast<double>(global_batch);
+      if (bn_replicas) bn_replicas->set_loss_weight(share.weight);
       std::vector<DetectionTarget> targets;
       // Left on the host: the loss checks the labels there and copies each image's boxes over.
       for (size_t b = 0; b < batch->size(); ++b) targets.push_back({batch->boxes[b], batch->labels[b]});
@@ -260,8 +284,8 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     record_line.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     record_line.images_per_second = static_cast<double>(images) / record_line.seconds;
     if (parallel) {
-      // Batch-norm running statistics are each replica's own (--norm batch): rank 0's, as DDP's
-      // broadcast_buffers, so that validation and the snapshot see one model.
+      // Batch-norm running statistics are each replica's own (--norm batch without --sync-bn):
+      // rank 0's, as DDP's broadcast_buffers, so that validation and the snapshot see one model.
       std::vector<Tensor> buffers;
       for (const auto& [name, buffer] : model.named_buffers()) buffers.push_back(buffer);
       dist::broadcast_tensors(group, buffers, "rank 0's batch-norm statistics");

@@ -119,6 +119,46 @@ TEST_F(DataParallel, OneStepOnTwoRanksEqualsTheSingleProcessStep) {
   EXPECT_NEAR(two_loss[0], single_loss[0], 1e-5 * single_loss[0]);
 }
 
+// --sync-bn: batch norm trained from scratch (--norm batch) over shards of 2 and 1 images gives
+// the single process's step, running statistics included; without it each rank normalises with
+// its own shard's statistics, and the step differs.
+TEST_F(DataParallel, SyncBatchNormStepOnTwoRanksEqualsTheSingleProcessStep) {
+  std::string single_step = flags() + " --epochs 1 --steps 1 --batch-size 3 --optimizer sgd --random-transform "
+                                     "--no-evaluation";
+  single_step.replace(single_step.find("--norm frozen"), 13, "--norm batch");
+  const CommandResult start = run_maskdet("train " + single_step + " --lr 1e-30 --snapshot-path " + path("start"),
+                                          "OMP_NUM_THREADS=1");
+  ASSERT_EQ(start.exit_code, 0) << start.output;
+  const CommandResult single = run_maskdet("train " + single_step + " --lr 0.05 --snapshot-path " + path("single"),
+                                           "OMP_NUM_THREADS=1");
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  auto two_ranks = [&](const std::string& extra, const std::string& folder) {
+    const int port = free_port();
+    const std::string run = "train " + single_step + extra + " --lr 0.05 --snapshot-path " + path(folder);
+    const pid_t rank0 = spawn(torchrun_env(0, 2, port), run, path(folder + "0.log"));
+    const pid_t rank1 = spawn(torchrun_env(1, 2, port), run, path(folder + "1.log"));
+    const int status0 = wait_for_exit(rank0, 300), status1 = wait_for_exit(rank1, 300);
+    EXPECT_EQ(status0, 0) << read_file(path(folder + "0.log"));
+    EXPECT_EQ(status1, 0) << read_file(path(folder + "1.log"));
+    return read_file(path(folder + "0.log"));
+  };
+  const std::string synced_log = two_ranks(" --sync-bn", "synced");
+  EXPECT_NE(synced_log.find("batch norms use the global batch's statistics (--sync-bn)"), std::string::npos)
+      << synced_log;
+  two_ranks("", "own");
+
+  const std::string snapshot = "/epoch_001.safetensors";
+  const Difference synced = compare(path("synced") + snapshot, path("single") + snapshot, path("start") + snapshot);
+  const Difference own = compare(path("own") + snapshot, path("single") + snapshot, path("start") + snapshot);
+  std::printf("one step with batch norm, 2 ranks vs 1: --sync-bn worst parameter difference %.3g (update %.3g, %s); "
+              "without it %.3g (update %.3g, %s)\n",
+              synced.parameters, synced.updates, synced.worst.c_str(), own.parameters, own.updates, own.worst.c_str());
+  // The parameters and the running statistics (buffers of the model, compared the same way).
+  EXPECT_LT(synced.parameters, 1e-5) << synced.worst;
+  EXPECT_LT(synced.updates, 5e-3) << synced.worst;
+  EXPECT_GT(own.updates, 20 * std::max(synced.updates, 1e-4)) << own.worst;
+}
+
 TEST_F(DataParallel, ShortRunRepeatsTheSingleProcessLossCurveAndMap) {
   // Weights with some mAP to compare: ten AdamW steps in one process. The compared runs go on
   // from them with SGD: AdamW divides each gradient by its running size, so an element whose

@@ -74,6 +74,32 @@ TEST(GlooProcessGroup, BroadcastMakesReplicasAgreeAndTheChecksumFindsADifference
   });
 }
 
+// The gradient buckets' thread and backward's sync batch norm reduce at once, each on its own
+// group: every rank's two threads run their own sequences of all-reduces concurrently, started
+// at different moments on different ranks, and each sum is still the right one.
+TEST(GlooProcessGroup, TwoGroupsReduceConcurrentlyFromTwoThreads) {
+  run_ranks(2, 30s, [](ProcessGroup& group) {
+    const std::unique_ptr<ProcessGroup> second = group.new_group("second");
+    EXPECT_EQ(second->rank(), group.rank());
+    EXPECT_EQ(second->world_size(), 2);
+    const int r = group.rank();
+    auto reduce_many = [r](ProcessGroup& g, float base) {
+      for (int i = 0; i < 200; ++i) {
+        // Rank 1 lags, so the ranks' calls meet in different orders across the two groups.
+        if (r == 1 && i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::vector<float> values(1000 + i, base + static_cast<float>(i) + static_cast<float>(r));
+        g.all_reduce_sum(values.data(), values.size(), "test values");
+        const float expected = 2 * (base + static_cast<float>(i)) + 1;
+        ASSERT_EQ(values.front(), expected) << "step " << i;
+        ASSERT_EQ(values.back(), expected) << "step " << i;
+      }
+    };
+    std::thread other([&] { reduce_many(*second, 10000); });
+    reduce_many(group, 0);
+    other.join();
+  });
+}
+
 TEST(GlooProcessGroup, ACollectiveARankSkipsTimesOutNamingRankAndOperation) {
   const auto start = std::chrono::steady_clock::now();
   run_ranks(2, 1500ms, [](ProcessGroup& group) {

@@ -1,4 +1,4 @@
-// Gradient checks for batch norm, max pooling, nearest upsampling, cat/stack, index_select,
+// Gradient checks for batch norm (and sync batch norm on one replica), max pooling, nearest upsampling, cat/stack, index_select,
 // gather and max (float64, central differences). Ops that pick an argmax get inputs whose
 // values are all distinct and far apart compared with gradcheck's eps, so the argmax cannot
 // change under the perturbation.
@@ -53,6 +53,21 @@ TEST(Gradcheck, BatchNormTrainingThroughNonContiguousInput) {
         return batch_norm(v[0].permute({1, 0, 2, 3}), v[1], Tensor(), Tensor(), Tensor(), true);
       },
       (Inputs{randn64({3, 2, 2, 2}, 9), randn64({3}, 10)}));
+}
+
+// One replica whose loss counts half: the weight must cancel out of the input's gradient.
+class HalfWeightLoneReplica : public ReplicaSum {
+ public:
+  void sum(std::vector<double>&, const std::string&) override {}
+  double loss_weight() const override { return 0.5; }
+};
+
+TEST(Gradcheck, SyncBatchNormOneReplica) {
+  const auto replicas = std::make_shared<HalfWeightLoneReplica>();
+  Tensor running_mean = zeros({3}, {DType::Float64}), running_var = ones({3}, {DType::Float64});
+  EXPECT_GRADCHECK(
+      [=](const Inputs& v) { return sync_batch_norm(v[0], v[1], v[2], running_mean, running_var, replicas); },
+      (Inputs{randn64({2, 3, 3, 2}, 21), randn64({3}, 22), randn64({3}, 23)}));
 }
 
 TEST(Gradcheck, BatchNormEval) {
