@@ -1,6 +1,9 @@
 // Augment, resize, normalise (sample_pipeline.h).
 #include "apps/data/sample_pipeline.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "apps/data/normalize.h"
 #include "apps/data/resize.h"
 #include "apps/data/seed_derivation.h"
@@ -11,7 +14,15 @@ PreparedSample prepare_sample(Sample sample, const PipelineOptions& options, Gen
   MASKDET_CHECK(!sample.image.empty(), "the image is empty");
   const double scale = options.random_transform ? apply_random_transform(sample, options.augment, gen) : 1.0;
   const PixelSize from = sample.image.size();
-  const PixelSize to = resized_size(from, options.min_side * scale, options.max_side * scale);
+  PixelSize to;
+  if (options.scale > 0) {
+    // Of the file's size: a prepared cache may hold the image shrunk.
+    const PixelSize file = sample.original_size.width > 0 ? sample.original_size : from;
+    to = {std::max(1, static_cast<int>(std::lround(file.height * options.scale * scale))),
+          std::max(1, static_cast<int>(std::lround(file.width * options.scale * scale)))};
+  } else {
+    to = resized_size(from, options.min_side * scale, options.max_side * scale);
+  }
   PreparedSample out;
   out.pixels = resize_to_planar(sample.image, to);
   normalize_planar(out.pixels);

@@ -15,6 +15,9 @@ namespace maskdet::data {
 struct PipelineOptions {
   double min_side = 800;  // torchvision's RetinaNet defaults
   double max_side = 1333;
+  // > 0: resize to exactly this factor of the image file's size instead (min_side and max_side
+  // unused), as inference's small-face pass asks.
+  double scale = 0;
   bool random_transform = false;
   RandomTransformOptions augment;
 };

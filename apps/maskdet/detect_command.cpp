@@ -24,6 +24,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/output_folder.h"
+#include "apps/maskdet/small_face_pass.h"
 #include "tensor/atomic_file.h"
 #include "tensor/json_text.h"
 
@@ -41,6 +42,7 @@ struct DetectSettings {
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
+  double min_face = 16;  // px in the photo; 0: no small-face pass
   bool skip_bad = false;
 };
 
@@ -77,11 +79,12 @@ std::vector<fs::path> expand_inputs(const std::vector<std::string>& inputs) {
 
 class DetectionRun {
  public:
-  DetectionRun(const LoadedDetector& detector, std::string out_dir) : detector_(detector), out_dir_(std::move(out_dir)) {}
+  DetectionRun(const LoadedDetector& detector, const SmallFacePass& small_faces, std::string out_dir)
+      : detector_(detector), small_faces_(small_faces), out_dir_(std::move(out_dir)) {}
 
   // Detections on one picture, in its pixels.
   ImageDetections run(const data::RgbImage& image, const std::string& name) {
-    return detect_picture(detector_, image, name);
+    return detect_picture_with_small_faces(detector_, image, name, small_faces_);
   }
 
   void record(const std::string& image, int64_t frame, const ImageDetections& found) {
@@ -108,6 +111,7 @@ class DetectionRun {
 
  private:
   const LoadedDetector& detector_;
+  SmallFacePass small_faces_;
   std::string out_dir_;
   std::string lines_;
   std::set<std::string> used_;
@@ -197,6 +201,7 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
@@ -213,6 +218,7 @@ int detect_command(const std::vector<std::string>& args) {
   if (inputs.empty()) throw cli::UsageError("maskdet detect: name at least one image, folder or video");
   if (s.threshold < 0 || s.threshold > 1) throw cli::UsageError("maskdet detect: --threshold must be in [0, 1]");
   if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
+  if (!(s.min_face >= 0)) throw cli::UsageError("maskdet detect: --min-face must be >= 0 px");
 
   const std::vector<fs::path> files = expand_inputs(inputs);
   std::vector<std::string> input_files;
@@ -226,7 +232,7 @@ int detect_command(const std::vector<std::string>& args) {
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());
 
-  DetectionRun detection(detector, s.out);
+  DetectionRun detection(detector, small_face_pass(detector.settings, s.min_face), s.out);
   size_t unreadable = 0;
   for (const fs::path& file : files) {
     try {

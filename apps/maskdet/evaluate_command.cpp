@@ -38,6 +38,7 @@ struct EvaluateSettings {
   std::string device = "cpu";
   bool class_agnostic_nms = false;
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
+  double min_face = 16;  // px in the photo; 0: no small-face pass
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -95,6 +96,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -109,6 +111,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   if (s.batch_size < 0) throw cli::UsageError("maskdet evaluate: --batch-size must be >= 0");
   if (s.score_threshold < 0 || s.score_threshold > 1)
     throw cli::UsageError("maskdet evaluate: --score-threshold must be in [0, 1]");
+  if (!(s.min_face >= 0)) throw cli::UsageError("maskdet evaluate: --min-face must be >= 0 px");
 
   const Device device = usable_device(s.device);
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
@@ -146,9 +149,18 @@ int evaluate_command(const std::vector<std::string>& args) {
   options.workers = s.workers;
   options.score_threshold = s.score_threshold;
   options.device = device;
+  options.small_faces = small_face_pass(trained, s.min_face);
+  // The pass enlarges the image files themselves: a prepared cache holds them shrunk.
+  if (options.small_faces.enabled())
+    options.small_face_source = std::make_shared<SubsetSource>(open_image_source(all, "", 0, 1), indices);
   const ValidationRun run = validate(*detector.model, source, scored, options);
 
   print_table(run.result);
+  if (options.small_faces.enabled())
+    std::printf("small-face pass: %zu of %zu images also run enlarged, so faces from %g px reach %g px in the model's "
+                "input (--min-face 0: off)\n",
+                run.small_face_images, scored.images.size(), options.small_faces.min_face,
+                options.small_faces.resolved_side);
   std::printf("time per image: %.1f ms (forward and post-processing at %gx%g max, %s)\n",
               1000 * run.result.seconds_per_image.value_or(0), options.pipeline.min_side, options.pipeline.max_side,
               device.str().c_str());

@@ -17,6 +17,7 @@
 #include "apps/maskdet/detection_server.h"
 #include "apps/maskdet/detector.h"
 #include "apps/maskdet/inference_queue.h"
+#include "apps/maskdet/small_face_pass.h"
 
 namespace maskdet::app {
 
@@ -35,6 +36,7 @@ struct ServeSettings {
   double score_threshold = 0.5;
   std::string device = "cpu";
   double image_min_side = 0, image_max_side = 0;
+  double min_face = 16;  // px in the photo; 0: no small-face pass
   bool class_agnostic_nms = false;
   bool access_log = false;
 };
@@ -82,6 +84,7 @@ int serve_command(const std::vector<std::string>& args) {
   flags.add("--score-threshold", s.score_threshold, "X", "lowest score returned");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -103,6 +106,7 @@ int serve_command(const std::vector<std::string>& args) {
   require(s.max_pixels >= 1, "--max-pixels must be >= 1");
   require(s.timeout_s > 0, "--timeout-s must be > 0");
   require(s.score_threshold >= 0 && s.score_threshold <= 1, "--score-threshold must be in [0, 1]");
+  require(s.min_face >= 0, "--min-face must be >= 0 px");
 
   const Device device = usable_device(s.device);
   // Each worker its own model: forwards run in parallel without a lock, and a model's anchor
@@ -129,10 +133,11 @@ int serve_command(const std::vector<std::string>& args) {
   const int threads_per_worker = std::max(1, cores / s.threads);
   std::vector<InferenceQueue::Runner> runners;
   for (const LoadedDetector& detector : detectors) {
-    runners.push_back([&detector, threads_per_worker, first_call = true](const data::RgbImage& image) mutable {
+    const SmallFacePass small_faces = small_face_pass(detector.settings, s.min_face);
+    runners.push_back([&detector, small_faces, threads_per_worker, first_call = true](const data::RgbImage& image) mutable {
       if (first_call) omp_set_num_threads(threads_per_worker);  // this worker thread's OpenMP teams
       first_call = false;
-      return detect_picture(detector, image, "upload");
+      return detect_picture_with_small_faces(detector, image, "upload", small_faces);
     });
   }
   InferenceQueue queue(std::move(runners), static_cast<size_t>(s.queue_size), std::chrono::duration<double>(s.timeout_s));

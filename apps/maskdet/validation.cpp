@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "apps/data/batch.h"
 #include "apps/data/data_loader.h"
 
 namespace maskdet::app {
@@ -85,6 +86,24 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
     std::vector<ImageDetections> found = detect(model, *batch, options.device);
     model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (size_t i = 0; i < batch->size(); ++i) run.detections[mine[batch->indices[i]]] = std::move(found[i]);
+  }
+  if (options.small_faces.enabled() && options.small_face_source) {
+    for (const size_t i : mine) {
+      data::Sample sample = options.small_face_source->load(i);
+      const data::PixelSize original = sample.original_size.width > 0 ? sample.original_size : sample.image.size();
+      const double scale = small_face_scale(options.small_faces, options.pipeline, original);
+      if (scale == 0) continue;
+      data::PipelineOptions enlarged = options.pipeline;
+      enlarged.scale = scale;
+      Generator unused;  // no augmentation
+      const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
+      const auto start = std::chrono::steady_clock::now();
+      const ImageDetections small = detect(model, batch, options.device)[0];
+      model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      run.detections[i] = merge_small_faces(std::move(run.detections[i]), small, options.small_faces,
+                                          first_pass_scale(options.pipeline, original));
+      ++run.small_face_images;
+    }
   }
   if (sharded) gather_detections(*options.group, run.detections, mine);
   for (size_t i = 0; i < images.size(); ++i) {

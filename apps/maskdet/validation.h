@@ -12,6 +12,7 @@
 #include "apps/dist/process_group.h"
 #include "apps/eval/detection_eval.h"
 #include "apps/maskdet/detector.h"
+#include "apps/maskdet/small_face_pass.h"
 
 namespace maskdet::app {
 
@@ -24,11 +25,16 @@ struct ValidationOptions {
   // Several ranks: each runs every world_size-th batch (the batches a single process would make)
   // and the detections are gathered, so every rank returns the single-process figures.
   dist::ProcessGroup* group = nullptr;
+  // The small-face pass (small_face_pass.h) on each image that needs it, its pixels from
+  // small_face_source (the image files at their own size, indexed as `source`); none without it.
+  SmallFacePass small_faces;
+  std::shared_ptr<const data::SampleSource> small_face_source;
 };
 
 struct ValidationRun {
   eval::EvalResult result;            // seconds_per_image: the model's time (forward + post-processing)
   std::vector<ImageDetections> detections;  // per image of `annotations`
+  size_t small_face_images = 0;             // of this rank's, given the small-face pass
 };
 
 // source sample i must be the image annotations.images[i].

@@ -1,0 +1,95 @@
+// The small-face pass (small_face_pass.h).
+#include "apps/maskdet/small_face_pass.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "apps/data/batch.h"
+
+namespace maskdet::app {
+
+namespace {
+
+double side_of(const DetectedBox& box) { return std::max(box.x2 - box.x1, box.y2 - box.y1); }
+
+double iou(const DetectedBox& a, const DetectedBox& b) {
+  const double w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1), h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (w <= 0 || h <= 0) return 0;
+  const double inter = w * h;
+  const double area_a = (a.x2 - a.x1) * (a.y2 - a.y1), area_b = (b.x2 - b.x1) * (b.y2 - b.y1);
+  return inter / (area_a + area_b - inter);
+}
+
+// The part of `inner` that `outer` covers.
+double covered(const DetectedBox& inner, const DetectedBox& outer) {
+  const double w = std::min(inner.x2, outer.x2) - std::max(inner.x1, outer.x1);
+  const double h = std::min(inner.y2, outer.y2) - std::max(inner.y1, outer.y1);
+  const double area = (inner.x2 - inner.x1) * (inner.y2 - inner.y1);
+  return w <= 0 || h <= 0 || area <= 0 ? 0 : w * h / area;
+}
+
+}  // namespace
+
+double first_pass_scale(const data::PipelineOptions& base, data::PixelSize original) {
+  const double shorter = std::min(original.height, original.width), longer = std::max(original.height, original.width);
+  return std::min(base.min_side / shorter, base.max_side / longer);
+}
+
+SmallFacePass small_face_pass(const TrainSettings& settings, double min_face) {
+  MASKDET_CHECK(min_face >= 0, "--min-face must be >= 0 px, got ", min_face);
+  return {min_face, 1.5 * parse_anchor_sizes(settings.anchor_sizes).front()};
+}
+
+double small_face_scale(const SmallFacePass& pass, const data::PipelineOptions& base, data::PixelSize original) {
+  if (!pass.enabled() || original.width <= 0 || original.height <= 0) return 0;
+  const double wanted = pass.resolved_side / pass.min_face;
+  const double pixels = static_cast<double>(original.width) * original.height;
+  const double scale = std::min(wanted, std::sqrt(kMaxSmallFacePixels / pixels));
+  // Not worth a second forward unless it enlarges the faces noticeably over the first pass.
+  return scale > 1.25 * first_pass_scale(base, original) ? scale : 0;
+}
+
+ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& small, const SmallFacePass& pass,
+                                  double base_scale, size_t max_detections) {
+  const double poorly_resolved = pass.resolved_side / base_scale;  // original pixels
+  const size_t first_pass = base.size();
+  for (const DetectedBox& box : small) {
+    if (side_of(box) >= poorly_resolved) continue;
+    // Enlarged, a large face's eyes or mouth can look like a small face; but no face lies
+    // inside another, so a box mostly within a first-pass detection that scores higher goes.
+    bool inside = false;
+    for (size_t i = 0; i < first_pass && !inside; ++i)
+      inside = base[i].score >= box.score && covered(box, base[i]) > 0.5;
+    if (!inside) base.push_back(box);
+  }
+  std::stable_sort(base.begin(), base.end(), [](const DetectedBox& a, const DetectedBox& b) { return a.score > b.score; });
+  ImageDetections kept;
+  for (const DetectedBox& box : base) {
+    if (kept.size() == max_detections) break;
+    bool suppressed = false;
+    for (const DetectedBox& k : kept)
+      if (k.class_id == box.class_id && iou(k, box) > 0.5) {
+        suppressed = true;
+        break;
+      }
+    if (!suppressed) kept.push_back(box);
+  }
+  return kept;
+}
+
+ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, const data::RgbImage& image,
+                                                const std::string& name, const SmallFacePass& pass) {
+  ImageDetections base = detect_picture(detector, image, name);
+  const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
+  const double scale = small_face_scale(pass, pipeline, image.size());
+  if (scale == 0) return base;
+  data::PipelineOptions enlarged = pipeline;
+  enlarged.scale = scale;
+  data::Sample sample{image, {}, image.size(), name, 0};
+  Generator unused;
+  const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
+  const ImageDetections small = detect(*detector.model, batch, detector.device)[0];
+  return merge_small_faces(std::move(base), small, pass, first_pass_scale(pipeline, image.size()));
+}
+
+}  // namespace maskdet::app
