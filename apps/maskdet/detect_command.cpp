@@ -42,7 +42,7 @@ struct DetectSettings {
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
-  double min_face = 16;  // px in the photo; 0: no small-face pass
+  double min_face = 0;  // px in the photo; 0: no small-face pass
   bool skip_bad = false;
 };
 
@@ -201,7 +201,7 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,

@@ -38,7 +38,7 @@ struct EvaluateSettings {
   std::string device = "cpu";
   bool class_agnostic_nms = false;
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
-  double min_face = 16;  // px in the photo; 0: no small-face pass
+  double min_face = 0;  // px in the photo; 0: no small-face pass
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -96,7 +96,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -158,7 +158,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   print_table(run.result);
   if (options.small_faces.enabled())
     std::printf("small-face pass: %zu of %zu images also run enlarged, so faces from %g px reach %g px in the model's "
-                "input (--min-face 0: off)\n",
+                "input (--min-face)\n",
                 run.small_face_images, scored.images.size(), options.small_faces.min_face,
                 options.small_faces.resolved_side);
   std::printf("time per image: %.1f ms (forward and post-processing at %gx%g max, %s)\n",

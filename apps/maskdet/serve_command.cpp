@@ -36,7 +36,7 @@ struct ServeSettings {
   double score_threshold = 0.5;
   std::string device = "cpu";
   double image_min_side = 0, image_max_side = 0;
-  double min_face = 16;  // px in the photo; 0: no small-face pass
+  double min_face = 0;  // px in the photo; 0: no small-face pass
   bool class_agnostic_nms = false;
   bool access_log = false;
 };
@@ -84,7 +84,7 @@ int serve_command(const std::vector<std::string>& args) {
   flags.add("--score-threshold", s.score_threshold, "X", "lowest score returned");
   flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo: an image the model's input size shrinks too far for them gets a second, enlarged pass (0: off; docs/RESULTS.md)");
+  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");

@@ -1,5 +1,5 @@
 // The small-face pass of inference: a second forward of the image enlarged so that the smallest
-// faces asked for (--min-face, 16 px in the photo by default) reach the size the model resolves,
+// faces asked for (--min-face PX of the photo; off by default) reach the size the model resolves,
 // merged with the pass at the model's own input size. The first pass alone shrinks a 1000 px
 // photo to 256-384 px, where a 16 px face is 6 px and far under the smallest anchor (32 px at P3
 // with torchvision's anchors); training on larger images would cost every step to see what a

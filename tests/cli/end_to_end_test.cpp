@@ -97,8 +97,8 @@ TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
   EXPECT_FALSE(fs::exists(fs::path(snapshots) / "epoch_003.safetensors")) << "--keep-snapshots 2 keeps the newest two";
   EXPECT_NE(train.output.find("val mAP@0.5"), std::string::npos) << train.output;
 
-  // The same split and model give evaluate the figure training logged (without the small-face
-  // pass, which the validation during training does not run).
+  // The same split and model give evaluate the figure training logged (the small-face pass,
+  // which the validation during training does not run, is off unless asked for).
   const std::string evaluation = path("evaluation");
   const CommandResult evaluate = run_maskdet("evaluate --snapshot " + snapshots + " --data " + voc +
                                              " --val-fraction 0.25 --seed 1 --min-face 0 --out " + evaluation);
