@@ -101,7 +101,7 @@ Tensor upsample_nearest2d(const Tensor& x, double scale);
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 // batch_norm's training mode over the union of the batches of the replicas `replicas` joins
-// (autograd/ops/sync_batch_norm.cpp), as torch.nn.SyncBatchNorm: every replica normalises with
+// (autograd/ops/batch_norm.cpp too), as torch.nn.SyncBatchNorm: every replica normalises with
 // the same statistics and updates its running ones with them; backward sums across the
 // replicas too, so each replica must call it (and its backward) in the same order. With one
 // replica it equals batch_norm(..., training = true, ...).

@@ -1,5 +1,5 @@
 // ReplicaSum: what an op that spans the replicas of a data-parallel run needs from it (sync
-// batch norm, autograd/ops/sync_batch_norm.cpp): a sum over the replicas of a few host values,
+// batch norm, autograd/ops/batch_norm.cpp): a sum over the replicas of a few host values,
 // and how much this replica's loss counts in the run's loss. The core knows no process group:
 // the data-parallel layer (apps/dist/data_parallel.h) implements this over one.
 #pragma once

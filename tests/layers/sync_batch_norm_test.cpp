@@ -1,4 +1,4 @@
-// Sync batch norm (autograd/ops/sync_batch_norm.cpp, BatchNorm2d::synchronise_with) with
+// Sync batch norm (autograd/ops/batch_norm.cpp, BatchNorm2d::synchronise_with) with
 // threads of this process as the replicas: shards of one batch held by several replicas, each
 // with its loss weighted by its share, give batch norm's output, running statistics and
 // gradients over the whole batch (float64, to rounding); one replica is batch_norm itself; and
