@@ -10,12 +10,16 @@
 
 namespace maskdet::data {
 
-PixelSize resized_size(PixelSize image, double min_side, double max_side) {
+double resize_scale(PixelSize image, double min_side, double max_side) {
   MASKDET_CHECK(image.height > 0 && image.width > 0, "resized_size: empty image ", image.width, "x", image.height);
   MASKDET_CHECK(min_side > 0 && max_side > 0, "resized_size: min_side ", min_side, " and max_side ", max_side,
                 " must be positive");
   const double shorter = std::min(image.height, image.width), longer = std::max(image.height, image.width);
-  const double scale = std::min(min_side / shorter, max_side / longer);
+  return std::min(min_side / shorter, max_side / longer);
+}
+
+PixelSize resized_size(PixelSize image, double min_side, double max_side) {
+  const double scale = resize_scale(image, min_side, max_side);
   const int height = static_cast<int>(std::floor(image.height * scale));
   const int width = static_cast<int>(std::floor(image.width * scale));
   return {std::max(height, 1), std::max(width, 1)};

@@ -13,6 +13,9 @@
 
 namespace maskdet::data {
 
+// The factor the min/max-side rule resizes `image` by: the shorter side to min_side, unless the
+// longer would exceed max_side.
+double resize_scale(PixelSize image, double min_side, double max_side);
 // The size the min/max-side rule gives `image`.
 PixelSize resized_size(PixelSize image, double min_side, double max_side);
 

@@ -23,8 +23,8 @@
 #include "apps/maskdet/annotate.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
+#include "apps/maskdet/inference_size_flags.h"
 #include "apps/maskdet/output_folder.h"
-#include "apps/maskdet/small_face_pass.h"
 #include "tensor/atomic_file.h"
 #include "tensor/json_text.h"
 
@@ -41,8 +41,7 @@ struct DetectSettings {
   std::string device = "cpu";
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
-  double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
-  double min_face = 0;  // px in the photo; 0: no small-face pass
+  InferenceSizeFlags size;
   bool skip_bad = false;
 };
 
@@ -199,9 +198,7 @@ int detect_command(const std::vector<std::string>& args) {
   flags.add("--snapshot", s.snapshot, "FILE|DIR", "the snapshot (a folder: its newest)");
   flags.add("--threshold", s.threshold, "X", "lowest score drawn and listed");
   flags.add("--out", s.out, "DIR", "annotated pictures, videos and detections.jsonl go here");
-  flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
-  flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
+  s.size.bind(flags);
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add("--max-frames", s.max_frames, "N", "frames read from each video (0: all)");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
@@ -218,7 +215,7 @@ int detect_command(const std::vector<std::string>& args) {
   if (inputs.empty()) throw cli::UsageError("maskdet detect: name at least one image, folder or video");
   if (s.threshold < 0 || s.threshold > 1) throw cli::UsageError("maskdet detect: --threshold must be in [0, 1]");
   if (s.max_frames < 0) throw cli::UsageError("maskdet detect: --max-frames must be >= 0");
-  if (!(s.min_face >= 0)) throw cli::UsageError("maskdet detect: --min-face must be >= 0 px");
+  s.size.check("detect");
 
   const std::vector<fs::path> files = expand_inputs(inputs);
   std::vector<std::string> input_files;
@@ -227,12 +224,12 @@ int detect_command(const std::vector<std::string>& args) {
   remove_stale_temporaries_in(s.out, std::cout);
   const Device device = usable_device(s.device);
   LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
-  override_inference_size(detector.settings, s.image_min_side, s.image_max_side);
+  const SmallFacePass small_faces = s.size.apply(detector.settings);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());
 
-  DetectionRun detection(detector, small_face_pass(detector.settings, s.min_face), s.out);
+  DetectionRun detection(detector, small_faces, s.out);
   size_t unreadable = 0;
   for (const fs::path& file : files) {
     try {

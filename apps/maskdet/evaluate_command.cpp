@@ -12,6 +12,7 @@
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/dataset_split.h"
 #include "apps/maskdet/detector.h"
+#include "apps/maskdet/inference_size_flags.h"
 #include "apps/maskdet/image_source.h"
 #include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/png_file.h"
@@ -37,8 +38,7 @@ struct EvaluateSettings {
   int workers = 2;
   std::string device = "cpu";
   bool class_agnostic_nms = false;
-  double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
-  double min_face = 0;  // px in the photo; 0: no small-face pass
+  InferenceSizeFlags size;
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -94,9 +94,7 @@ int evaluate_command(const std::vector<std::string>& args) {
             "training logged: images of a batch are padded to one size, and padding changes the features near "
             "an image's lower and right edges)");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
-  flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
-  flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
+  s.size.bind(flags);
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -111,13 +109,13 @@ int evaluate_command(const std::vector<std::string>& args) {
   if (s.batch_size < 0) throw cli::UsageError("maskdet evaluate: --batch-size must be >= 0");
   if (s.score_threshold < 0 || s.score_threshold > 1)
     throw cli::UsageError("maskdet evaluate: --score-threshold must be in [0, 1]");
-  if (!(s.min_face >= 0)) throw cli::UsageError("maskdet evaluate: --min-face must be >= 0 px");
+  s.size.check("evaluate");
 
   const Device device = usable_device(s.device);
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
   LoadedDetector detector =
       load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms);
-  override_inference_size(detector.settings, s.image_min_side, s.image_max_side);
+  const SmallFacePass small_faces = s.size.apply(detector.settings);
   const TrainSettings& trained = detector.settings;
   const std::string data_path = s.data.empty() ? trained.data : s.data;
   const std::string classes_file = flags.given("classes") ? s.classes_file : (s.data.empty() ? trained.classes_file : "");
@@ -149,7 +147,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   options.workers = s.workers;
   options.score_threshold = s.score_threshold;
   options.device = device;
-  options.small_faces = small_face_pass(trained, s.min_face);
+  options.small_faces = small_faces;
   // The pass enlarges the image files themselves: a prepared cache holds them shrunk.
   if (options.small_faces.enabled())
     options.small_face_source = std::make_shared<SubsetSource>(open_image_source(all, "", 0, 1), indices);

@@ -16,8 +16,8 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detection_server.h"
 #include "apps/maskdet/detector.h"
+#include "apps/maskdet/inference_size_flags.h"
 #include "apps/maskdet/inference_queue.h"
-#include "apps/maskdet/small_face_pass.h"
 
 namespace maskdet::app {
 
@@ -35,8 +35,7 @@ struct ServeSettings {
   double timeout_s = 30;
   double score_threshold = 0.5;
   std::string device = "cpu";
-  double image_min_side = 0, image_max_side = 0;
-  double min_face = 0;  // px in the photo; 0: no small-face pass
+  InferenceSizeFlags size;
   bool class_agnostic_nms = false;
   bool access_log = false;
 };
@@ -82,9 +81,7 @@ int serve_command(const std::vector<std::string>& args) {
   flags.add("--max-pixels", s.max_pixels, "N", "largest picture accepted, width x height, checked before decoding (413)");
   flags.add("--timeout-s", s.timeout_s, "S", "socket read/write timeout, and the longest a picture waits in the queue (504)");
   flags.add("--score-threshold", s.score_threshold, "X", "lowest score returned");
-  flags.add("--image-min-side", s.image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
-  flags.add("--image-max-side", s.image_max_side, "PX", "...unless the longer side would exceed this");
-  flags.add("--min-face", s.min_face, "PX", "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and cloth (docs/RESULTS.md)");
+  s.size.bind(flags);
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
@@ -106,15 +103,16 @@ int serve_command(const std::vector<std::string>& args) {
   require(s.max_pixels >= 1, "--max-pixels must be >= 1");
   require(s.timeout_s > 0, "--timeout-s must be > 0");
   require(s.score_threshold >= 0 && s.score_threshold <= 1, "--score-threshold must be in [0, 1]");
-  require(s.min_face >= 0, "--min-face must be >= 0 px");
+  s.size.check("serve");
 
   const Device device = usable_device(s.device);
   // Each worker its own model: forwards run in parallel without a lock, and a model's anchor
   // cache is never shared between threads. The weights are copied once per worker.
   std::vector<LoadedDetector> detectors;
+  SmallFacePass small_faces;  // the same for every copy
   for (int i = 0; i < s.threads; ++i) {
     detectors.push_back(load_detector(s.snapshot, device, s.score_threshold, s.class_agnostic_nms));
-    override_inference_size(detectors.back().settings, s.image_min_side, s.image_max_side);
+    small_faces = s.size.apply(detectors.back().settings);
   }
   const LoadedDetector& first = detectors.front();
   const data::PipelineOptions size = inference_pipeline(first.settings);
@@ -133,7 +131,6 @@ int serve_command(const std::vector<std::string>& args) {
   const int threads_per_worker = std::max(1, cores / s.threads);
   std::vector<InferenceQueue::Runner> runners;
   for (const LoadedDetector& detector : detectors) {
-    const SmallFacePass small_faces = small_face_pass(detector.settings, s.min_face);
     runners.push_back([&detector, small_faces, threads_per_worker, first_call = true](const data::RgbImage& image) mutable {
       if (first_call) omp_set_num_threads(threads_per_worker);  // this worker thread's OpenMP teams
       first_call = false;

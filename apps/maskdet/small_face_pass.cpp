@@ -4,21 +4,15 @@
 #include <algorithm>
 #include <cmath>
 
-#include "apps/data/batch.h"
+#include "apps/data/resize.h"
+#include "retinanet/box_ops.h"
+#include "tensor/creation.h"
 
 namespace maskdet::app {
 
 namespace {
 
 double side_of(const DetectedBox& box) { return std::max(box.x2 - box.x1, box.y2 - box.y1); }
-
-double iou(const DetectedBox& a, const DetectedBox& b) {
-  const double w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1), h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
-  if (w <= 0 || h <= 0) return 0;
-  const double inter = w * h;
-  const double area_a = (a.x2 - a.x1) * (a.y2 - a.y1), area_b = (b.x2 - b.x1) * (b.y2 - b.y1);
-  return inter / (area_a + area_b - inter);
-}
 
 // The part of `inner` that `outer` covers.
 double covered(const DetectedBox& inner, const DetectedBox& outer) {
@@ -29,11 +23,6 @@ double covered(const DetectedBox& inner, const DetectedBox& outer) {
 }
 
 }  // namespace
-
-double first_pass_scale(const data::PipelineOptions& base, data::PixelSize original) {
-  const double shorter = std::min(original.height, original.width), longer = std::max(original.height, original.width);
-  return std::min(base.min_side / shorter, base.max_side / longer);
-}
 
 SmallFacePass small_face_pass(const TrainSettings& settings, double min_face) {
   MASKDET_CHECK(min_face >= 0, "--min-face must be >= 0 px, got ", min_face);
@@ -46,7 +35,17 @@ double small_face_scale(const SmallFacePass& pass, const data::PipelineOptions& 
   const double pixels = static_cast<double>(original.width) * original.height;
   const double scale = std::min(wanted, std::sqrt(kMaxSmallFacePixels / pixels));
   // Not worth a second forward unless it enlarges the faces noticeably over the first pass.
-  return scale > 1.25 * first_pass_scale(base, original) ? scale : 0;
+  return scale > 1.25 * data::resize_scale(original, base.min_side, base.max_side) ? scale : 0;
+}
+
+std::optional<data::Batch> small_face_batch(data::Sample sample, const data::PipelineOptions& base,
+                                            const SmallFacePass& pass) {
+  const data::PixelSize original = sample.original_size.width > 0 ? sample.original_size : sample.image.size();
+  data::PipelineOptions enlarged = base;
+  enlarged.scale = small_face_scale(pass, base, original);
+  if (enlarged.scale == 0) return std::nullopt;
+  Generator unused;  // the pipeline draws nothing without augmentation
+  return data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
 }
 
 ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& small, const SmallFacePass& pass,
@@ -62,18 +61,20 @@ ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& s
       inside = base[i].score >= box.score && covered(box, base[i]) > 0.5;
     if (!inside) base.push_back(box);
   }
-  std::stable_sort(base.begin(), base.end(), [](const DetectedBox& a, const DetectedBox& b) { return a.score > b.score; });
-  ImageDetections kept;
-  for (const DetectedBox& box : base) {
-    if (kept.size() == max_detections) break;
-    bool suppressed = false;
-    for (const DetectedBox& k : kept)
-      if (k.class_id == box.class_id && iou(k, box) > 0.5) {
-        suppressed = true;
-        break;
-      }
-    if (!suppressed) kept.push_back(box);
+  if (base.empty()) return base;
+  std::vector<float> boxes, scores;
+  std::vector<int64_t> labels;
+  for (const DetectedBox& d : base) {
+    boxes.insert(boxes.end(), {d.x1, d.y1, d.x2, d.y2});
+    scores.push_back(d.score);
+    labels.push_back(d.class_id);
   }
+  const int64_t n = static_cast<int64_t>(base.size());
+  const std::vector<int64_t> keep =
+      batched_nms(from_vector(boxes, {n, 4}), from_vector(scores, {n}), from_vector(labels, {n}, {DType::Int64}), 0.5)
+          .to_vector<int64_t>();
+  ImageDetections kept;
+  for (size_t i = 0; i < keep.size() && kept.size() < max_detections; ++i) kept.push_back(base[static_cast<size_t>(keep[i])]);
   return kept;
 }
 
@@ -81,15 +82,10 @@ ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, 
                                                 const std::string& name, const SmallFacePass& pass) {
   ImageDetections base = detect_picture(detector, image, name);
   const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
-  const double scale = small_face_scale(pass, pipeline, image.size());
-  if (scale == 0) return base;
-  data::PipelineOptions enlarged = pipeline;
-  enlarged.scale = scale;
-  data::Sample sample{image, {}, image.size(), name, 0};
-  Generator unused;
-  const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
-  const ImageDetections small = detect(*detector.model, batch, detector.device)[0];
-  return merge_small_faces(std::move(base), small, pass, first_pass_scale(pipeline, image.size()));
+  const std::optional<data::Batch> batch = small_face_batch({image, {}, image.size(), name, 0}, pipeline, pass);
+  if (!batch) return base;
+  return merge_small_faces(std::move(base), detect(*detector.model, *batch, detector.device)[0], pass,
+                           data::resize_scale(image.size(), pipeline.min_side, pipeline.max_side));
 }
 
 }  // namespace maskdet::app

@@ -6,6 +6,9 @@
 // test-time enlargement sees (the multi-scale testing of face detectors such as S3FD, with
 // SNIP's rule that each scale answers only for the object sizes it resolves).
 #pragma once
+#include <optional>
+
+#include "apps/data/batch.h"
 #include "apps/data/rgb_image.h"
 #include "apps/data/sample_pipeline.h"
 #include "apps/maskdet/detector.h"
@@ -30,16 +33,18 @@ SmallFacePass small_face_pass(const TrainSettings& settings, double min_face);
 // or 0 when the first pass at `base` already resolves min_face. The enlarged image is kept under
 // kMaxSmallFacePixels, so in a very large photo the pass reaches a little less far.
 constexpr double kMaxSmallFacePixels = 4e6;
-// The first pass's input / original (the min/max-side resize of `base`).
-double first_pass_scale(const data::PipelineOptions& base, data::PixelSize original);
 double small_face_scale(const SmallFacePass& pass, const data::PipelineOptions& base, data::PixelSize original);
+
+// `sample` enlarged for the pass, as a batch of one, or nothing when it needs no pass.
+std::optional<data::Batch> small_face_batch(data::Sample sample, const data::PipelineOptions& base,
+                                            const SmallFacePass& pass);
 
 // The first pass's detections with the small-face pass's for faces the first pass resolves
 // poorly (under resolved_side at its scale; larger, the enlarged pass sees skin and
 // cloth without their context and finds faces in them) and that do not lie mostly (over half their
 // area) inside a first-pass detection scoring at least as high; then one NMS per class over both
-// (IoU 0.5), by descending score, at most max_detections. base_scale: the first pass's input /
-// original.
+// (IoU 0.5, batched_nms), by descending score, at most max_detections. base_scale: the first
+// pass's input / original.
 ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& small, const SmallFacePass& pass,
                                   double base_scale, size_t max_detections = 300);
 

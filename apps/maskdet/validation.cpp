@@ -5,6 +5,7 @@
 
 #include "apps/data/batch.h"
 #include "apps/data/data_loader.h"
+#include "apps/data/resize.h"
 
 namespace maskdet::app {
 
@@ -89,19 +90,15 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
   }
   if (options.small_faces.enabled() && options.small_face_source) {
     for (const size_t i : mine) {
-      data::Sample sample = options.small_face_source->load(i);
-      const data::PixelSize original = sample.original_size.width > 0 ? sample.original_size : sample.image.size();
-      const double scale = small_face_scale(options.small_faces, options.pipeline, original);
-      if (scale == 0) continue;
-      data::PipelineOptions enlarged = options.pipeline;
-      enlarged.scale = scale;
-      Generator unused;  // no augmentation
-      const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
+      const std::optional<data::Batch> batch =
+          small_face_batch(options.small_face_source->load(i), options.pipeline, options.small_faces);
+      if (!batch) continue;
       const auto start = std::chrono::steady_clock::now();
-      const ImageDetections small = detect(model, batch, options.device)[0];
+      const ImageDetections small = detect(model, *batch, options.device)[0];
       model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      run.detections[i] = merge_small_faces(std::move(run.detections[i]), small, options.small_faces,
-                                          first_pass_scale(options.pipeline, original));
+      const double first_scale =
+          data::resize_scale(batch->original_sizes[0], options.pipeline.min_side, options.pipeline.max_side);
+      run.detections[i] = merge_small_faces(std::move(run.detections[i]), small, options.small_faces, first_scale);
       ++run.small_face_images;
     }
   }

@@ -3,6 +3,7 @@
 // detector is tests/cli/small_faces_test.cpp.
 #include <gtest/gtest.h>
 
+#include "apps/data/resize.h"
 #include "apps/maskdet/small_face_pass.h"
 
 namespace maskdet::app {
@@ -20,7 +21,7 @@ TEST(SmallFacePass, EnlargesWhereTheFirstPassShrinksFacesOutOfReach) {
   const SmallFacePass pass = small_face_pass(settings, 16);
   EXPECT_DOUBLE_EQ(pass.resolved_side, 48);
   // A 640x480 photo goes in at 0.533: a 16 px face is 8.5 px. Enlarged 3 times it is 48 px.
-  EXPECT_NEAR(first_pass_scale(quick_run_size(), {480, 640}), 0.5333, 1e-4);
+  EXPECT_NEAR(data::resize_scale({480, 640}, 256, 384), 0.5333, 1e-4);
   EXPECT_DOUBLE_EQ(small_face_scale(pass, quick_run_size(), {480, 640}), 3.0);
   // A 1000x563 photo enlarged 3 times would be 5 Mpx: the enlargement stays under
   // kMaxSmallFacePixels, as in a 12 Mpx photo.
