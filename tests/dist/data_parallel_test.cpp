@@ -44,6 +44,24 @@ class DataParallel : public data::test::TempDirTest {
            " --backbone resnet18 --norm frozen --image-min-side 96 --image-max-side 96 --fpn-channels 16 "
            "--workers 0 --warmup-steps 0 --seed 5 --keep-snapshots 0";
   }
+
+  struct TwoRanks {
+    int status0 = -1, status1 = -1;
+    std::string log0, log1;
+  };
+  // `maskdet <args>` as rank 0 and rank 1 under torchrun's environment on a free port, their
+  // output in <logs>0.log and <logs>1.log; each waited for up to timeout_s.
+  TwoRanks run_two_ranks(const std::string& args, const std::string& logs, int timeout_s = 300) {
+    const int port = free_port();
+    const pid_t rank0 = spawn(torchrun_env(0, 2, port), args, path(logs + "0.log"));
+    const pid_t rank1 = spawn(torchrun_env(1, 2, port), args, path(logs + "1.log"));
+    TwoRanks ranks;
+    ranks.status0 = wait_for_exit(rank0, timeout_s);
+    ranks.status1 = wait_for_exit(rank1, timeout_s);
+    ranks.log0 = read_file(path(logs + "0.log"));
+    ranks.log1 = read_file(path(logs + "1.log"));
+    return ranks;
+  }
 };
 
 // A tensor's scale is its largest magnitude, but at least kTinyScale: a bias the network leaves
@@ -133,14 +151,11 @@ TEST_F(DataParallel, SyncBatchNormStepOnTwoRanksEqualsTheSingleProcessStep) {
                                            "OMP_NUM_THREADS=1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
   auto two_ranks = [&](const std::string& extra, const std::string& folder) {
-    const int port = free_port();
-    const std::string run = "train " + single_step + extra + " --lr 0.05 --snapshot-path " + path(folder);
-    const pid_t rank0 = spawn(torchrun_env(0, 2, port), run, path(folder + "0.log"));
-    const pid_t rank1 = spawn(torchrun_env(1, 2, port), run, path(folder + "1.log"));
-    const int status0 = wait_for_exit(rank0, 300), status1 = wait_for_exit(rank1, 300);
-    EXPECT_EQ(status0, 0) << read_file(path(folder + "0.log"));
-    EXPECT_EQ(status1, 0) << read_file(path(folder + "1.log"));
-    return read_file(path(folder + "0.log"));
+    const TwoRanks ranks =
+        run_two_ranks("train " + single_step + extra + " --lr 0.05 --snapshot-path " + path(folder), folder);
+    EXPECT_EQ(ranks.status0, 0) << ranks.log0;
+    EXPECT_EQ(ranks.status1, 0) << ranks.log1;
+    return ranks.log0;
   };
   const std::string synced_log = two_ranks(" --sync-bn", "synced");
   EXPECT_NE(synced_log.find("batch norms use the global batch's statistics (--sync-bn)"), std::string::npos)
@@ -172,14 +187,11 @@ TEST_F(DataParallel, ShortRunRepeatsTheSingleProcessLossCurveAndMap) {
                           "--val-fraction 0.25";
   const CommandResult single = run_maskdet("train " + run + " --snapshot-path " + path("single"), "OMP_NUM_THREADS=1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  const int port = free_port();
-  const pid_t rank0 = spawn(torchrun_env(0, 2, port), "train " + run + " --snapshot-path " + path("two"), path("rank0.log"));
-  const pid_t rank1 = spawn(torchrun_env(1, 2, port), "train " + run + " --snapshot-path " + path("two"), path("rank1.log"));
-  const int status0 = wait_for_exit(rank0, 300), status1 = wait_for_exit(rank1, 300);
-  ASSERT_EQ(status0, 0) << read_file(path("rank0.log"));
-  ASSERT_EQ(status1, 0) << read_file(path("rank1.log"));
+  const TwoRanks ranks = run_two_ranks("train " + run + " --snapshot-path " + path("two"), "rank");
+  ASSERT_EQ(ranks.status0, 0) << ranks.log0;
+  ASSERT_EQ(ranks.status1, 0) << ranks.log1;
   // Rank 1 trains silently: rank 0 alone reports.
-  EXPECT_EQ(read_file(path("rank1.log")).find("epoch 2/2"), std::string::npos) << read_file(path("rank1.log"));
+  EXPECT_EQ(ranks.log1.find("epoch 2/2"), std::string::npos) << ranks.log1;
 
   // Tolerance: the sums over ranks round differently from the single process's sums over images
   // (float32), which after 12 steps moves the losses by about 1e-6 relative.
@@ -216,13 +228,10 @@ TEST_F(DataParallel, ResumesASingleProcessSnapshotOnTwoRanks) {
   const CommandResult first = run_maskdet("train " + run + " --epochs 1 --snapshot-path " + path("halves"),
                                           "OMP_NUM_THREADS=1");
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  const int port = free_port();
-  const pid_t rank0 = spawn(torchrun_env(0, 2, port), "train --resume " + path("halves") + " --epochs 2", path("rank0.log"));
-  const pid_t rank1 = spawn(torchrun_env(1, 2, port), "train --resume " + path("halves") + " --epochs 2", path("rank1.log"));
-  const int status0 = wait_for_exit(rank0, 300), status1 = wait_for_exit(rank1, 300);
-  ASSERT_EQ(status0, 0) << read_file(path("rank0.log"));
-  ASSERT_EQ(status1, 0) << read_file(path("rank1.log"));
-  EXPECT_NE(read_file(path("rank0.log")).find("resuming"), std::string::npos) << read_file(path("rank0.log"));
+  const TwoRanks ranks = run_two_ranks("train --resume " + path("halves") + " --epochs 2", "rank");
+  ASSERT_EQ(ranks.status0, 0) << ranks.log0;
+  ASSERT_EQ(ranks.status1, 0) << ranks.log1;
+  EXPECT_NE(ranks.log0.find("resuming"), std::string::npos) << ranks.log0;
 
   const auto a = csv_column(path("whole") + "/steps.csv", "loss"), b = csv_column(path("halves") + "/steps.csv", "loss");
   ASSERT_EQ(a.size(), 6u);
@@ -239,13 +248,10 @@ TEST_F(DataParallel, EveryRankStopsTogetherOnANonFiniteLoss) {
   const std::string run = flags() +
                           " --epochs 3 --steps 2 --batch-size 2 --lr-drop-epochs 1 --lr-gamma 1e12 --clip-grad-norm 0 "
                           "--no-evaluation --dist-timeout 30 --snapshot-path " + path("run");
-  const int port = free_port();
-  const pid_t rank0 = spawn(torchrun_env(0, 2, port), "train " + run, path("rank0.log"));
-  const pid_t rank1 = spawn(torchrun_env(1, 2, port), "train " + run, path("rank1.log"));
-  const int status0 = wait_for_exit(rank0, 120), status1 = wait_for_exit(rank1, 120);
-  const std::string log0 = read_file(path("rank0.log")), log1 = read_file(path("rank1.log"));
-  EXPECT_EQ(status0, app::kExitDiverged) << log0;
-  EXPECT_EQ(status1, app::kExitDiverged) << log1;
+  const TwoRanks ranks = run_two_ranks("train " + run, "rank", 120);
+  const std::string &log0 = ranks.log0, &log1 = ranks.log1;
+  EXPECT_EQ(ranks.status0, app::kExitDiverged) << log0;
+  EXPECT_EQ(ranks.status1, app::kExitDiverged) << log1;
   // Both name the same step; neither waited for the other (that would be a timeout, not this).
   const size_t at0 = log0.find(" at epoch 2, step "), at1 = log1.find(" at epoch 2, step ");
   ASSERT_NE(at0, std::string::npos) << log0;
