@@ -23,7 +23,7 @@
 #include "apps/maskdet/annotate.h"
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detector.h"
-#include "apps/maskdet/inference_size_flags.h"
+#include "apps/maskdet/inference_flags.h"
 #include "apps/maskdet/output_folder.h"
 #include "tensor/atomic_file.h"
 #include "tensor/json_text.h"
@@ -41,7 +41,7 @@ struct DetectSettings {
   std::string device = "cpu";
   int64_t max_frames = 0;  // per video; 0: all
   bool class_agnostic_nms = false;
-  InferenceSizeFlags size;
+  InferenceFlags size;
   bool skip_bad = false;
 };
 
@@ -224,7 +224,7 @@ int detect_command(const std::vector<std::string>& args) {
   remove_stale_temporaries_in(s.out, std::cout);
   const Device device = usable_device(s.device);
   LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
-  const SmallFacePass small_faces = s.size.apply(detector.settings);
+  const SmallFacePass small_faces = s.size.apply(detector);
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());

@@ -27,15 +27,24 @@ struct LoadedDetector {
   SnapshotInfo info;
   Device device;
   std::string path;
+  bool averaged_weights = false;  // the snapshot's moving average of the weights (train --ema)
+  bool flip_test = false;         // detect()'s, for the pictures the programs hand it
 };
 
 // score_threshold: the post-processing's (candidates below it are dropped before NMS);
-// class_agnostic_nms: PostprocessConfig's (retinanet/postprocess.h).
+// class_agnostic_nms: PostprocessConfig's (retinanet/postprocess.h). `weights`: by default the
+// weights' moving average where the run kept one, as the run's own validation used it.
 LoadedDetector load_detector(const std::string& snapshot_path, Device device, double score_threshold,
-                             bool class_agnostic_nms = false);
+                             bool class_agnostic_nms = false,
+                             SnapshotWeights weights = SnapshotWeights::AverageIfAny);
 
 // The model's detections for each image of the batch, in original pixels, by descending score.
-std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device);
+// flip_test: test-time augmentation with a horizontal flip, as mmdetection's for single-stage
+// detectors: each image also goes through mirrored within its own width, the mirrored pass's
+// boxes are mirrored back, and the detections of both passes go through the model's NMS again
+// (per class, or over all classes with its class_agnostic_nms) and its detections_per_image.
+// Twice the model's time.
+std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device, bool flip_test = false);
 
 // One picture resized to the detector's inference size (inference_pipeline), as a batch of one.
 ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name);

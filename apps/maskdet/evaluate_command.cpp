@@ -12,7 +12,7 @@
 #include "apps/maskdet/data_sets.h"
 #include "apps/maskdet/dataset_split.h"
 #include "apps/maskdet/detector.h"
-#include "apps/maskdet/inference_size_flags.h"
+#include "apps/maskdet/inference_flags.h"
 #include "apps/maskdet/image_source.h"
 #include "apps/maskdet/output_folder.h"
 #include "apps/maskdet/png_file.h"
@@ -38,7 +38,8 @@ struct EvaluateSettings {
   int workers = 2;
   std::string device = "cpu";
   bool class_agnostic_nms = false;
-  InferenceSizeFlags size;
+  bool trained_weights = false;
+  InferenceFlags size;
 };
 
 std::string cell(const std::optional<double>& v) {
@@ -98,6 +99,8 @@ int evaluate_command(const std::vector<std::string>& args) {
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
   flags.add_switch("--class-agnostic-nms", s.class_agnostic_nms,
                    "one NMS over all classes: keep one box per object when its classes exclude each other");
+  flags.add_switch("--trained-weights", s.trained_weights,
+                   "score the optimiser's last weights, not their moving average (snapshots of train --ema)");
   if (cli::Flags::wants_help(args)) {
     std::cout << flags.usage();
     return 0;
@@ -114,8 +117,9 @@ int evaluate_command(const std::vector<std::string>& args) {
   const Device device = usable_device(s.device);
   // Post-processing keeps low-scoring detections: average precision integrates over every score.
   LoadedDetector detector =
-      load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms);
-  const SmallFacePass small_faces = s.size.apply(detector.settings);
+      load_detector(s.snapshot, device, RetinaNetConfig{}.postprocess.score_threshold, s.class_agnostic_nms,
+                    s.trained_weights ? SnapshotWeights::Trained : SnapshotWeights::AverageIfAny);
+  const SmallFacePass small_faces = s.size.apply(detector);
   const TrainSettings& trained = detector.settings;
   const std::string data_path = s.data.empty() ? trained.data : s.data;
   const std::string classes_file = flags.given("classes") ? s.classes_file : (s.data.empty() ? trained.classes_file : "");
@@ -136,6 +140,10 @@ int evaluate_command(const std::vector<std::string>& args) {
     std::printf("evaluating %s on all %zu images of %s\n", detector.path.c_str(), all.images.size(), data_path.c_str());
   }
   if (s.class_agnostic_nms) std::printf("NMS over all classes at once (--class-agnostic-nms)\n");
+  if (detector.flip_test) std::printf("each image also mirrored, both passes' detections merged (--flip-test)\n");
+  if (detector.averaged_weights)
+    std::printf("weights: their moving average (train --ema %g; --trained-weights for the optimiser's own)\n",
+                trained.ema);
   std::fflush(stdout);
   const auto source = std::make_shared<SubsetSource>(
       open_image_source(all, s.cache, static_cast<int>(inference_pipeline(trained).max_side), std::max(s.workers, 1)),
@@ -148,6 +156,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   options.score_threshold = s.score_threshold;
   options.device = device;
   options.small_faces = small_faces;
+  options.flip_test = detector.flip_test;
   // The pass enlarges the image files themselves: a prepared cache holds them shrunk.
   if (options.small_faces.enabled())
     options.small_face_source = std::make_shared<SubsetSource>(open_image_source(all, "", 0, 1), indices);

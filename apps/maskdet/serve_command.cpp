@@ -16,7 +16,7 @@
 #include "apps/maskdet/commands.h"
 #include "apps/maskdet/detection_server.h"
 #include "apps/maskdet/detector.h"
-#include "apps/maskdet/inference_size_flags.h"
+#include "apps/maskdet/inference_flags.h"
 #include "apps/maskdet/inference_queue.h"
 
 namespace maskdet::app {
@@ -35,7 +35,7 @@ struct ServeSettings {
   double timeout_s = 30;
   double score_threshold = 0.5;
   std::string device = "cpu";
-  InferenceSizeFlags size;
+  InferenceFlags size;
   bool class_agnostic_nms = false;
   bool access_log = false;
 };
@@ -112,7 +112,7 @@ int serve_command(const std::vector<std::string>& args) {
   SmallFacePass small_faces;  // the same for every copy
   for (int i = 0; i < s.threads; ++i) {
     detectors.push_back(load_detector(s.snapshot, device, s.score_threshold, s.class_agnostic_nms));
-    small_faces = s.size.apply(detectors.back().settings);
+    small_faces = s.size.apply(detectors.back());
   }
   const LoadedDetector& first = detectors.front();
   const data::PipelineOptions size = inference_pipeline(first.settings);

@@ -84,7 +84,8 @@ ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, 
   const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
   const std::optional<data::Batch> batch = small_face_batch({image, {}, image.size(), name, 0}, pipeline, pass);
   if (!batch) return base;
-  return merge_small_faces(std::move(base), detect(*detector.model, *batch, detector.device)[0], pass,
+  const ImageDetections small = detect(*detector.model, *batch, detector.device, detector.flip_test)[0];
+  return merge_small_faces(std::move(base), small, pass,
                            data::resize_scale(image.size(), pipeline.min_side, pipeline.max_side));
 }
 

@@ -21,6 +21,7 @@ constexpr const char* kFormat = "maskdet-snapshot";
 constexpr const char* kVersion = "1";
 constexpr const char* kModelPrefix = "model.";
 constexpr const char* kOptimizerPrefix = "optimizer.";
+constexpr const char* kAveragePrefix = "average.";
 
 // Every bit of the state, the spare normal's double included, so the restored stream is the same.
 std::string rng_to_hex(const Generator::State& state) {
@@ -76,12 +77,14 @@ std::vector<std::pair<int64_t, fs::path>> epoch_snapshots(const std::string& dir
 }  // namespace
 
 void save_snapshot(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer,
-                   const SnapshotInfo& info) {
+                   const SnapshotInfo& info, const optim::WeightAverage* average) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, tensor] : model.state_dict()) tensors.emplace_back(kModelPrefix + name, tensor);
   if (optimizer)
     for (auto& [name, tensor] : optimizer->state_dict()) tensors.emplace_back(kOptimizerPrefix + name, tensor);
-  const std::map<std::string, std::string> metadata = {
+  if (average)
+    for (auto& [name, tensor] : average->averages()) tensors.emplace_back(kAveragePrefix + name, tensor);
+  std::map<std::string, std::string> metadata = {
       {"format", kFormat},
       {"version", kVersion},
       {"epoch", std::to_string(info.epoch)},
@@ -90,6 +93,7 @@ void save_snapshot(const std::string& path, const nn::Module& model, const optim
       {"classes", json::dump(nlohmann::ordered_json(info.classes))},
       {"rng_state", rng_to_hex(info.rng_state)},
   };
+  if (average) metadata["average_updates"] = std::to_string(average->updates());
   save_safetensors(path, tensors, metadata);
 }
 
@@ -124,23 +128,34 @@ Snapshot load_snapshot(const std::string& path) {
   } catch (const Error& e) {
     MASKDET_FAIL("snapshot ", path, ": malformed config or classes: ", e.what());
   }
-  const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix;
+  const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix, average_prefix = kAveragePrefix;
   // The file keeps entries by name, not in state_dict order; both loads look them up by name.
   for (auto& [name, tensor] : contents.tensors) {
     if (name.rfind(model_prefix, 0) == 0) snapshot.model[name.substr(model_prefix.size())] = tensor;
     else if (name.rfind(optimizer_prefix, 0) == 0) snapshot.optimizer.emplace_back(name.substr(optimizer_prefix.size()), tensor);
+    else if (name.rfind(average_prefix, 0) == 0) snapshot.average[name.substr(average_prefix.size())] = tensor;
     else MASKDET_FAIL("snapshot ", path, ": unexpected tensor '", name, "'");
   }
   MASKDET_CHECK(!snapshot.model.empty(), "snapshot ", path, ": holds no model weights");
+  if (!snapshot.average.empty()) {
+    const std::string& updates = metadata_field(metadata, "average_updates", path);
+    try {
+      snapshot.average_updates = std::stoll(updates);
+    } catch (const std::exception&) {
+      MASKDET_FAIL("snapshot ", path, ": metadata 'average_updates' is '", updates, "', not a whole number");
+    }
+  }
   return snapshot;
 }
 
-void load_snapshot_model(nn::Module& model, const Snapshot& snapshot) {
+void load_snapshot_model(nn::Module& model, const Snapshot& snapshot, SnapshotWeights weights) {
+  const bool averaged = weights == SnapshotWeights::AverageIfAny && !snapshot.average.empty();
+  const std::map<std::string, Tensor>& entries = averaged ? snapshot.average : snapshot.model;
   std::map<std::string, Tensor> own;
   for (auto& [name, tensor] : model.state_dict()) own[name] = tensor;
   std::map<std::string, Tensor> loadable;
   std::vector<std::string> other_shape;
-  for (const auto& [name, tensor] : snapshot.model) {
+  for (const auto& [name, tensor] : entries) {
     const auto it = own.find(name);
     if (it != own.end() && (it->second.shape() != tensor.shape() || it->second.dtype() != tensor.dtype()))
       other_shape.push_back(name + " (the model's " + shape_str(it->second.shape()) + " " + dtype_name(it->second.dtype()) +
@@ -151,7 +166,7 @@ void load_snapshot_model(nn::Module& model, const Snapshot& snapshot) {
   const nn::LoadResult result = model.load_state_dict(loadable, /*strict=*/false);
   std::vector<std::string> missing;
   for (const auto& name : result.missing_keys)
-    if (!snapshot.model.count(name)) missing.push_back(name);
+    if (!entries.count(name)) missing.push_back(name);
   if (missing.empty() && result.unexpected_keys.empty() && other_shape.empty()) return;
   std::string counts, lists;
   const auto add = [&](const std::vector<std::string>& names, const char* what) {
@@ -164,7 +179,8 @@ void load_snapshot_model(nn::Module& model, const Snapshot& snapshot) {
   add(missing, "missing");
   add(result.unexpected_keys, "unexpected");
   add(other_shape, "of another shape");
-  MASKDET_FAIL("snapshot ", snapshot.path, " does not fit the model its settings describe (", counts, ", of the model's ",
+  MASKDET_FAIL("snapshot ", snapshot.path, averaged ? "'s weight average" : "",
+               " does not fit the model its settings describe (", counts, ", of the model's ",
                own.size(), " entries): a damaged file, or one from another version of maskdet", lists);
 }
 

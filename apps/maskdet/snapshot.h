@@ -2,6 +2,8 @@
 // exactly where it stopped, and everything `evaluate` and `detect` need to rebuild the model:
 //   "model.<key>"       the model's state_dict (parameters and buffers)
 //   "optimizer.<key>"   the optimiser's state_dict (layers/optim/optimizer.h)
+//   "average.<key>"     with `train --ema`: the moving average of the model's state_dict
+//                       (layers/optim/weight_average.h), its update count in the metadata
 //   metadata: format "maskdet-snapshot", version, epoch (epochs completed), step (optimiser
 //   steps taken), config (JSON object: every train flag's value as a string), classes (JSON
 //   array), rng_state (the default generator's state, hex).
@@ -16,6 +18,7 @@
 
 #include "layers/module.h"
 #include "layers/optim/optimizer.h"
+#include "layers/optim/weight_average.h"
 #include "tensor/generator.h"
 
 namespace maskdet::app {
@@ -33,11 +36,17 @@ struct Snapshot {
   SnapshotInfo info;
   std::map<std::string, Tensor> model;      // without the "model." prefix
   optim::StateDict optimizer;               // without the "optimizer." prefix
+  std::map<std::string, Tensor> average;    // without the "average." prefix; empty without --ema
+  int64_t average_updates = 0;
 };
 
-// `optimizer` may be null (a model-only file).
+// Which of a snapshot's weights a model gets: the optimiser's last ones, or their moving average
+// when the snapshot has one (the optimiser's otherwise).
+enum class SnapshotWeights { Trained, AverageIfAny };
+
+// `optimizer` and `average` may be null (a model-only file, a run without --ema).
 void save_snapshot(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer,
-                   const SnapshotInfo& info);
+                   const SnapshotInfo& info, const optim::WeightAverage* average = nullptr);
 
 // Throws maskdet::Error naming the file when it is not a maskdet snapshot.
 Snapshot load_snapshot(const std::string& path);
@@ -46,7 +55,8 @@ Snapshot load_snapshot(const std::string& path);
 // do not fit (keys missing or unexpected, other shapes or dtypes: a damaged file, or one from
 // another version of maskdet) throws maskdet::Error whose first line names the file and counts
 // what differs, the keys listed below it.
-void load_snapshot_model(nn::Module& model, const Snapshot& snapshot);
+void load_snapshot_model(nn::Module& model, const Snapshot& snapshot,
+                         SnapshotWeights weights = SnapshotWeights::Trained);
 
 // `path` itself when it is a file; for a folder, its newest epoch snapshot (highest epoch number).
 std::string resolve_snapshot(const std::string& path);

@@ -52,6 +52,9 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add("--momentum", s.momentum, "X", "SGD momentum");
   flags.add("--weight-decay", s.weight_decay, "X", "weight decay");
   flags.add("--clip-grad-norm", s.clip_grad_norm, "X", "clip the gradients' global norm to this (0: off)");
+  flags.add("--ema", s.ema, "DECAY",
+            "keep a moving average of the weights with this decay (e.g. 0.999; its warm-up is min(DECAY, "
+            "(1+n)/(10+n))): validation, evaluate, detect, serve and export use it (0: off)");
   flags.add("--warmup-steps", s.warmup_steps, "N", "linear learning-rate warm-up from 0.001 x lr");
   flags.add_choice("--lr-schedule", s.lr_schedule, {"step", "cosine"},
                    "step: x --lr-gamma at each --lr-drop-epochs; cosine: to 0 over --epochs");
@@ -204,6 +207,7 @@ void check_train_settings(const TrainSettings& s) {
   require(s.momentum >= 0 && s.momentum < 1, "--momentum must be in [0, 1)");
   require(s.weight_decay >= 0, "--weight-decay must be >= 0");
   require(s.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0");
+  require(s.ema >= 0 && s.ema < 1, "--ema must be in [0, 1)");
   require(s.warmup_steps >= 0, "--warmup-steps must be >= 0");
   require(s.lr_gamma > 0, "--lr-gamma must be > 0");
   require(s.batch_size > 0, "--batch-size must be > 0");

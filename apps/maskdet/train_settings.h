@@ -63,6 +63,9 @@ struct TrainSettings {
   double momentum = 0.9;  // SGD only
   double weight_decay = 1e-4;
   double clip_grad_norm = 10;  // 0: no clipping
+  // Decay of the weights' moving average (layers/optim/weight_average.h) that validation,
+  // snapshots and the programs reading them use; 0: none.
+  double ema = 0;
   int64_t warmup_steps = 100;
   std::string lr_schedule = "step";  // step: x lr_gamma at each of lr_drop_epochs; cosine: over all epochs
   std::string lr_drop_epochs;        // comma-separated epochs, e.g. "8,11"

@@ -20,6 +20,7 @@
 #include "apps/maskdet/validation.h"
 #include "layers/batch_norm.h"
 #include "layers/optim/lr_schedule.h"
+#include "layers/optim/weight_average.h"
 #include "tensor/atomic_file.h"
 #include "tensor/creation.h"
 
@@ -148,6 +149,14 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
   std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(s, model);
   if (resume) optimizer->load_state_dict(resume->optimizer);
   if (parallel) start_replicas_equal(group, model, *optimizer);
+  // --ema: the weights' moving average, from the snapshot's when it has one.
+  std::optional<optim::WeightAverage> average;
+  if (s.ema > 0) {
+    average.emplace(model, s.ema);
+    if (resume && !resume->average.empty()) average->load(resume->average, resume->average_updates);
+    else if (resume && leader)
+      std::printf("--ema: %s has no weight average; it starts from its weights\n", resume->path.c_str());
+  }
   // The buckets hold a copy of every gradient: only a data-parallel run pays for them.
   std::optional<dist::GradientBuckets> buckets;
   if (parallel) buckets.emplace(params);
@@ -264,6 +273,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
                         },
                         parallel ? &share : nullptr);
       ++state.step;
+      if (average) average->update(model);
       if (leader) log->log_step(epoch + 1, state.step, loss, lr);
 
       sum.total += loss.total;
@@ -289,8 +299,17 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
       std::vector<Tensor> buffers;
       for (const auto& [name, buffer] : model.named_buffers()) buffers.push_back(buffer);
       dist::broadcast_tensors(group, buffers, "rank 0's batch-norm statistics");
+      // The averaged statistics too: each rank averaged its own.
+      if (average) {
+        std::vector<Tensor> averages;
+        for (const auto& [name, tensor] : average->averages()) averages.push_back(tensor);
+        dist::broadcast_tensors(group, averages, "rank 0's weight averages");
+      }
     }
     if (validating) {
+      // The model the snapshot gives evaluate and detect: the average, where there is one.
+      std::optional<optim::WeightAverage::Swapped> averaged;
+      if (average) averaged.emplace(*average, model);
       record_line.validation = validate(model, data.validation_source, data.validation, validation_options).result;
       set_training_mode(model, s);
     }
@@ -303,7 +322,7 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     state.last_snapshot = path;
     if (!leader) continue;
     SnapshotInfo info{state.epoch, state.step, record, data.train.classes, default_generator().state()};
-    save_snapshot(path, model, optimizer.get(), info);
+    save_snapshot(path, model, optimizer.get(), info, average ? &*average : nullptr);
     if (after_snapshot) after_snapshot();
     prune_snapshots(s.snapshot_path, s.keep_snapshots);
     log->log_epoch(record_line);

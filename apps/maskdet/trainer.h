@@ -1,7 +1,8 @@
 // The training loop of `maskdet train`: epochs of --steps optimiser steps over batches from the
 // threaded, seeded loader; the focal and box losses, gradient clipping and the learning-rate
-// schedule; after each epoch a validation pass, the logs, the training-curves figure and a
-// snapshot. Everything a step depends on (weights, optimiser state, step count, data order) is
+// schedule; with --ema the weights' moving average after every step; after each epoch a
+// validation pass (of the average, where there is one), the logs, the training-curves figure and a
+// snapshot. Everything a step depends on (weights, optimiser state, average, step count, data order) is
 // in the snapshot or derived from the seed, so a resumed run repeats the uninterrupted run's
 // losses exactly. A loss or gradient norm that is not finite stops the run before its update
 // reaches any snapshot.

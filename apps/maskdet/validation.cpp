@@ -84,7 +84,7 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<ImageDetections> found = detect(model, *batch, options.device);
+    std::vector<ImageDetections> found = detect(model, *batch, options.device, options.flip_test);
     model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (size_t i = 0; i < batch->size(); ++i) run.detections[mine[batch->indices[i]]] = std::move(found[i]);
   }
@@ -94,7 +94,7 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
           small_face_batch(options.small_face_source->load(i), options.pipeline, options.small_faces);
       if (!batch) continue;
       const auto start = std::chrono::steady_clock::now();
-      const ImageDetections small = detect(model, *batch, options.device)[0];
+      const ImageDetections small = detect(model, *batch, options.device, options.flip_test)[0];
       model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double first_scale =
           data::resize_scale(batch->original_sizes[0], options.pipeline.min_side, options.pipeline.max_side);

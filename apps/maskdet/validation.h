@@ -22,6 +22,7 @@ struct ValidationOptions {
   int workers = 2;
   double score_threshold = 0.5;  // for precision and recall
   Device device = Device::cpu();
+  bool flip_test = false;  // detect()'s test-time flip
   // Several ranks: each runs every world_size-th batch (the batches a single process would make)
   // and the detections are gathered, so every rank returns the single-process figures.
   dist::ProcessGroup* group = nullptr;

@@ -1,6 +1,6 @@
-// CUDA optimiser kernels (tensor/kernels/optim.h): the fused SGD and AdamW updates and the
-// partial p-norm of gradient clipping. The per-element arithmetic is the CPU's, from
-// tensor/kernels/optim_math.h, which rounds every operation as the CPU does, so the
+// CUDA optimiser kernels (tensor/kernels/optim.h): the fused SGD and AdamW updates, the weights'
+// moving average and the partial p-norm of gradient clipping. The per-element arithmetic is the
+// CPU's, from tensor/kernels/optim_math.h, which rounds every operation as the CPU does, so the
 // updates give the CPU's results bit for bit.
 //
 // norm_partial is deterministic on the GPU (fixed chunks, fixed tree, no atomics) but adds in
@@ -34,6 +34,14 @@ __global__ void adamw_kernel(int64_t n, T* p, const T* g, T* m, T* v, math::Adam
   const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
     math::adamw_step(p[i], g[i], m[i], v[i], c);
+}
+
+// average, value: (n,).
+template <class T>
+__global__ void ema_kernel(int64_t n, T* average, const T* value, double decay) {
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
+    math::ema_step(average[i], value[i], decay);
 }
 
 struct NanMaxOp {
@@ -108,6 +116,20 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
     using T = decltype(zero);
     adamw_kernel<T><<<blocks_for(n), kThreadsPerBlock, 0, current_stream()>>>(
         n, param.data_ptr<T>(), grad.data_ptr<T>(), exp_avg.data_ptr<T>(), exp_avg_sq.data_ptr<T>(), c);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// average: (*), UPDATED IN PLACE. value: (*). Both contiguous, one dtype, on one GPU.
+void ema_update(const Tensor& average, const Tensor& value, double decay) {
+  kernels::check_ema_update_args(average, value, decay, Backend::Cuda);
+  const int64_t n = average.numel();
+  if (n == 0) return;
+  DeviceGuard guard(average.device().index);
+  dispatch_floating(average.dtype(), "ema_update", [&](auto zero) {
+    using T = decltype(zero);
+    ema_kernel<T><<<blocks_for(n), kThreadsPerBlock, 0, current_stream()>>>(n, average.data_ptr<T>(),
+                                                                         value.data_ptr<T>(), decay);
     CUDA_CHECK_LAUNCH();
   });
 }

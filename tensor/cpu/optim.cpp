@@ -1,6 +1,7 @@
-// CPU optimiser kernels: fused SGD and AdamW updates, and the partial p-norm for gradient
-// clipping. Float32 elements are widened to double for the arithmetic and rounded once when
-// stored, so a float32 run drifts from the float64 one only by storage rounding.
+// CPU optimiser kernels: fused SGD and AdamW updates, the weights' moving average, and the
+// partial p-norm for gradient clipping. Float32 elements are widened to double for the
+// arithmetic and rounded once when stored, so a float32 run drifts from the float64 one only by
+// storage rounding.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -50,6 +51,18 @@ void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
     T* v = exp_avg_sq.data_ptr<T>();
     parallel_for(param.numel(), kUpdateGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) math::adamw_step(p[i], g[i], m[i], v[i], c);
+    });
+  });
+}
+
+void ema_update(const Tensor& average, const Tensor& value, double decay) {
+  kernels::check_ema_update_args(average, value, decay, Backend::Cpu);
+  dispatch_floating(average.dtype(), "ema_update", [&](auto zero) {
+    using T = decltype(zero);
+    T* a = average.data_ptr<T>();
+    const T* v = value.data_ptr<T>();
+    parallel_for(average.numel(), kUpdateGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) math::ema_step(a[i], v[i], decay);
     });
   });
 }

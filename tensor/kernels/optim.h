@@ -44,6 +44,13 @@ MASKDET_KERNEL(adamw_update,
                 double beta1, double beta2, double eps, double weight_decay, int64_t step),
                param.device(), param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step)
 
+// An exponential moving average of a weight (Polyak averaging as timm's ModelEmaV2 and
+// TensorFlow's ExponentialMovingAverage keep it), one step:
+//   average = decay * average + (1 - decay) * value
+// average: (*), UPDATED IN PLACE. value: (*), read only. 0 <= decay <= 1.
+MASKDET_KERNEL(ema_update, (const Tensor& average, const Tensor& value, double decay), average.device(), average,
+               value, decay)
+
 // The part of a p-norm that adds across tensors: out = sum |x|^norm_type, or max |x| when
 // norm_type is +infinity (0 for an empty x). Accumulates in double, in a summation order that
 // does not depend on the thread count, so a clipped run repeats bit for bit.

@@ -35,6 +35,12 @@ inline void check_adamw_update_args(const Tensor& param, const Tensor& grad, con
   check_like_param(exp_avg_sq, param, "adamw_update", "exp_avg_sq", backend);
 }
 
+inline void check_ema_update_args(const Tensor& average, const Tensor& value, double decay, Backend backend) {
+  check_like_param(average, average, "ema_update", "average", backend);
+  check_like_param(value, average, "ema_update", "value", backend);
+  MASKDET_CHECK(decay >= 0 && decay <= 1, "ema_update: decay must be in [0, 1], got ", decay);
+}
+
 inline void check_norm_partial_args(const Tensor& x, double norm_type, const Tensor& out, Backend backend) {
   check_device(x.device(), "norm_partial", {{&x, "x"}, {&out, "out"}}, backend);
   MASKDET_CHECK(x.is_contiguous(), "norm_partial: x must be contiguous");

@@ -93,6 +93,12 @@ MASKDET_OPTIM_HD inline void adamw_step(T& p, T g, T& m, T& v, const AdamWCoeffi
   p = static_cast<T>(add(pi, divide(mul(c.neg_step_size, static_cast<double>(m)), denom)));
 }
 
+// ema_update on one element (optim.h has the formula).
+template <class T>
+MASKDET_OPTIM_HD inline void ema_step(T& average, T value, double decay) {
+  average = static_cast<T>(add(mul(decay, static_cast<double>(average)), mul(1 - decay, static_cast<double>(value))));
+}
+
 // One element's share of norm_partial: |x|^p, or |x| itself for the max (p = infinity).
 MASKDET_OPTIM_HD inline double norm_term(double x, double norm_type, bool is_max) {
   const double a = ::fabs(x);

@@ -1,6 +1,6 @@
 // CPU-vs-CUDA tests of the fused optimiser kernels: several SGD steps (plain, momentum with
-// dampening, Nesterov, weight decay) and AdamW steps on both devices from the same state, and
-// norm_partial (p = 1, 2, 3, inf; NaNs; sizes around its chunk of 32768).
+// dampening, Nesterov, weight decay), AdamW steps and moving-average steps on both devices from
+// the same state, and norm_partial (p = 1, 2, 3, inf; NaNs; sizes around its chunk of 32768).
 //
 // The updates do the CPU's double arithmetic with the same roundings (cuda/kernels/optim.cu),
 // so parameters and state must agree to 2 ulp (ulp_tolerance) after every step: in practice
@@ -89,6 +89,24 @@ TEST(GpuAdamW, RejectsStepZero) {
   const Tensor p = on_gpu(zeros({4}, {DType::Float64}));
   EXPECT_ERROR_CONTAINS(cuda::adamw_update(p, p, p, p, 1e-3, 0.9, 0.999, 1e-8, 0, 0),
                         "adamw_update: step is 0, the first update is step 1");
+}
+
+TEST(GpuEma, StepsMatchTheCpu) {
+  MASKDET_REQUIRE_GPU();
+  for (DType dtype : float_dtypes())
+    for (double decay : {0.0, 0.5, 0.9998, 1.0})
+      for (int64_t n : odd_sizes()) {
+        SCOPED_TRACE(std::string(dtype_name(dtype)) + " decay=" + std::to_string(decay) + ", n = " + std::to_string(n));
+        const Pair average = both_devices(uniform({n}, dtype, 71));
+        for (int step = 0; step < 4; ++step) {
+          const Pair value = both_devices(uniform({n}, dtype, 72 + step));
+          cpu::ema_update(average.cpu, value.cpu, decay);
+          cuda::ema_update(average.gpu, value.gpu, decay);
+          EXPECT_TRUE(gpu_matches_cpu(average.gpu, average.cpu, ulp_tolerance(dtype))) << "average, step " << step;
+        }
+      }
+  EXPECT_ERROR_CONTAINS(cuda::ema_update(on_gpu(zeros({4})), on_gpu(zeros({5})), 0.9),
+                        "ema_update: value has shape (5,), the parameter (4,)");
 }
 
 TEST(GpuNormPartial, SumsAndMaxMatchTheCpu) {

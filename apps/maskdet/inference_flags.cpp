@@ -1,24 +1,28 @@
-// The inference size flags (inference_size_flags.h).
-#include "apps/maskdet/inference_size_flags.h"
+// The inference flags (inference_flags.h).
+#include "apps/maskdet/inference_flags.h"
 
 namespace maskdet::app {
 
-void InferenceSizeFlags::bind(cli::Flags& flags) {
+void InferenceFlags::bind(cli::Flags& flags) {
   flags.add("--image-min-side", image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", image_max_side, "PX", "...unless the longer side would exceed this");
   flags.add("--min-face", min_face, "PX",
             "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for "
             "them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and "
             "cloth (docs/RESULTS.md)");
+  flags.add_switch("--flip-test", flip_test,
+                   "test-time augmentation: each picture also goes through mirrored, and the detections of both "
+                   "passes are merged by NMS (twice the model's time)");
 }
 
-void InferenceSizeFlags::check(const std::string& command) const {
+void InferenceFlags::check(const std::string& command) const {
   if (!(min_face >= 0)) throw cli::UsageError("maskdet " + command + ": --min-face must be >= 0 px");
 }
 
-SmallFacePass InferenceSizeFlags::apply(TrainSettings& settings) const {
-  override_inference_size(settings, image_min_side, image_max_side);
-  return small_face_pass(settings, min_face);
+SmallFacePass InferenceFlags::apply(LoadedDetector& detector) const {
+  override_inference_size(detector.settings, image_min_side, image_max_side);
+  detector.flip_test = flip_test;
+  return small_face_pass(detector.settings, min_face);
 }
 
 }  // namespace maskdet::app
