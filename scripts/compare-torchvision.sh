@@ -8,7 +8,10 @@
 # (scripts/fetch-weights.sh).
 #
 #   scripts/compare-torchvision.sh [RUN] [--full] [--budget-seconds S] [--threads N] [--data DIR]
-#                                  [--no-maskdet-detect] [--out DIR] [-- REFERENCE FLAGS...]
+#                                  [--flip-test] [--no-maskdet-detect] [--out DIR] [-- REFERENCE FLAGS...]
+#
+# --flip-test scores both with the test-time flip as well; a run trained with --ema has the
+# reference keep the same average, and both sides' trained weights are scored too.
 #
 # RUN (default runs/main) and the other paths are relative to the repository root, as in
 # run-main.sh. The sizes and schedule come from the run's newest snapshot; --full picks the full

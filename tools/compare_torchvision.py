@@ -33,7 +33,7 @@ MIRRORED = {"image-min-side": "--image-min-side", "image-max-side": "--image-max
             "lr": "--lr", "backbone-lr-factor": "--backbone-lr-factor", "weight-decay": "--weight-decay",
             "warmup-steps": "--warmup-steps", "clip-grad-norm": "--clip-grad-norm", "seed": "--seed",
             "scale-jitter": "--scale-jitter", "zoom-out": "--zoom-out", "zoom-out-max": "--zoom-out-max",
-            "fpn-channels": "--fpn-channels"}
+            "fpn-channels": "--fpn-channels", "ema": "--ema"}
 INTEGER_FLAGS = {"image-min-side", "image-max-side", "batch-size", "warmup-steps", "seed", "fpn-channels"}
 # What the reference builds, as maskdet's settings would say it; another value is a difference.
 REFERENCE_MODEL = {"backbone": "mobilenet_v2", "optimizer": "adamw", "lr-schedule": "cosine", "head-depth": "4",
@@ -174,6 +174,30 @@ def table_rows(maskdet, torchvision, classes, batch):
     return rows
 
 
+VARIANTS = {"trained_weights": "the trained weights, not their average (--ema runs)",
+            "flip_test": "with the test-time flip (--flip-test)"}
+
+
+def variant_rows(maskdet_variants, reference, classes):
+    """Rows for the variants both sides scored (or either): mAP@0.5, per class, mAP@[.5:.95]."""
+    def fmt(result, key, name=None):
+        if not result:
+            return "-"
+        value = result["per_class"].get(name, {}).get("ap50") if name else result.get(key)
+        return "-" if value is None else format(value, ".4f")
+
+    rows = []
+    for variant, label in VARIANTS.items():
+        left, right = maskdet_variants.get(variant), reference.get(variant)
+        if not left and not right:
+            continue
+        rows.append((f"{label}:", "", ""))
+        rows += [(f"  AP@0.5 {name}", fmt(left, None, name), fmt(right, None, name)) for name in classes]
+        rows.append(("  mAP@0.5", fmt(left, "map50"), fmt(right, "map50")))
+        rows.append(("  mAP@[.5:.95]", fmt(left, "map"), fmt(right, "map")))
+    return rows
+
+
 def print_table(rows):
     width = max(len(r[0]) for r in rows)
     print(f"{'':<{width}}  {'maskdet':>10}  {'torchvision':>11}")
@@ -206,6 +230,32 @@ def rescore_maskdet(maskdet, info, data, out, python):
         return json.load(f)
 
 
+def maskdet_variants(maskdet, info, data, out, flip_test):
+    """`maskdet evaluate` of the run's snapshot on its validation split with the trained weights
+    (when the run kept an average) and with --flip-test (when asked): {variant: results.json}."""
+    config, variants = info["config"], {}
+    wanted = []
+    if float(config.get("ema", "0") or 0) > 0:
+        wanted.append(("trained_weights", "--trained-weights"))
+    if flip_test:
+        wanted.append(("flip_test", "--flip-test"))
+    if not wanted:
+        return variants
+    if not maskdet or not os.path.isfile(maskdet):
+        print(f"no maskdet binary at {maskdet}: maskdet's {', '.join(w[0] for w in wanted)} figures are left out")
+        return variants
+    for name, flag in wanted:
+        folder = os.path.join(out, f"maskdet_{name}")
+        command = [maskdet, "evaluate", "--snapshot", info["snapshots"], "--data", data, "--val-fraction",
+                   config.get("val-fraction", "0.2"), "--out", folder, flag]
+        if config.get("cache"):
+            command += ["--cache", config["cache"]]
+        run_command(command)
+        with open(os.path.join(folder, "results.json")) as f:
+            variants[name] = json.load(f)
+    return variants
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      epilog="Flags after -- go to tools/train_torchvision_retinanet.py as they are.")
@@ -218,7 +268,11 @@ def main(argv=None):
     parser.add_argument("--data", help="the VOC folder (default: the one the snapshot records)")
     parser.add_argument("--maskdet", default=os.path.join(ROOT, "build", "apps", "maskdet"),
                         help="maskdet binary, to score its detections class-agnostically (default: %(default)s)")
-    parser.add_argument("--no-maskdet-detect", action="store_true", help="do not run maskdet detect")
+    parser.add_argument("--no-maskdet-detect", action="store_true",
+                        help="do not run maskdet detect or evaluate (maskdet's class-agnostic and variant figures)")
+    parser.add_argument("--flip-test", action="store_true",
+                        help="also score both with the test-time flip (maskdet evaluate --flip-test, the "
+                             "reference's --flip-test)")
     parser.add_argument("--out", help="folder for the results (default: RUN/torchvision)")
     parser.add_argument("--python", default=TORCH_PYTHON, help="interpreter with torch (default: %(default)s)")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -245,10 +299,13 @@ def main(argv=None):
             print(f"note: {args.run}/evaluation/results.json is missing: maskdet's AP column stays empty")
         reference_out = os.path.join(out, "results.json")
         run_command([args.python, REFERENCE, "--data", data, "--split", info["snapshots"], "--budget-seconds",
-                     repr(budget), "--threads", str(threads)] + flags + ["--out", reference_out] + extra)
+                     repr(budget), "--threads", str(threads)] + flags + ["--out", reference_out]
+                    + (["--flip-test"] if args.flip_test else []) + extra)
         with open(reference_out) as f:
             reference = json.load(f)
         rescored = None if args.no_maskdet_detect else rescore_maskdet(args.maskdet, info, data, out, args.python)
+        variants = ({} if args.no_maskdet_detect else
+                    maskdet_variants(args.maskdet, info, data, out, args.flip_test))
     except (RunError, OSError, ValueError) as error:
         print(f"compare-torchvision: {error}", file=sys.stderr)
         return 1
@@ -256,7 +313,7 @@ def main(argv=None):
     classes = reference["classes"]
     left, right = maskdet_column(info, rescored), torchvision_column(reference)
     batch = reference.get("timing_batch_size")
-    rows = table_rows(left, right, classes, batch)
+    rows = table_rows(left, right, classes, batch) + variant_rows(variants, reference, classes)
     print()
     print(f"maskdet vs torchvision {reference['torchvision']} RetinaNet (MobileNetV2), {threads} threads, "
           f"{reference['num_train_images']} training / {reference['num_val_images']} validation images")
@@ -269,6 +326,9 @@ def main(argv=None):
               + ", ".join("-" if left[k] is None else f"{left[k]:.4f}" for k in ("map50", "map"))
               + "; detect runs one image at a time, evaluate in batches)")
     comparison = {"maskdet": left, "torchvision": right, "threads": threads, "budget_seconds": budget,
+                  "variants": {name: {"maskdet": variants.get(name, {}).get("map50"),
+                                      "torchvision": reference.get(name, {}).get("map50")}
+                               for name in VARIANTS if name in variants or name in reference},
                   "differences": differences, "run": args.run, "reference_results": reference_out}
     with open(os.path.join(out, "comparison.json"), "w") as f:
         json.dump(comparison, f, indent=1)

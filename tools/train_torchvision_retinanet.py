@@ -46,6 +46,10 @@ Training (maskdet's train_settings defaults as scripts/run-main.sh sets them):
   steps; decoding the images (done once, before training, as maskdet's prepared cache) and
   validation are not counted. Batches are augmented on the training thread, between steps
   (maskdet prepares them on two background threads while it computes).
+  --ema DECAY keeps maskdet's moving average of the weights (layers/optim/weight_average.h):
+  after each step every floating state_dict entry moves average = d * average + (1 - d) * value
+  with d = min(DECAY, (1 + n) / (10 + n)), n the updates before; the average is scored (the
+  trained weights too, as "trained_weights").
 
 Augmentation (on by default; --no-augment turns it off), following maskdet's --random-transform
 (apps/data/random_transform.h), per image, in this order:
@@ -82,6 +86,9 @@ the image file's pixels, with maskdet's definitions (apps/eval/):
   - inference ms/image: the median over the validation images of model(image) at batch 1
     (resize, network, post-processing), and the mean at --timing-batch-size (default
     --batch-size), the figure maskdet's results.json calls seconds_per_image.
+--flip-test also scores the test-time flip of maskdet's --flip-test (each image also mirrored,
+the mirrored pass's boxes mirrored back, both passes through batched_nms at 0.5 and the best 300
+kept), as "flip_test".
 --evaluate-detections FILE scores a maskdet `detect` list (detections.jsonl) the same way,
 without training.
 
@@ -659,10 +666,30 @@ def make_optimizer(model, options):
     return torch.optim.AdamW(groups, lr=options.lr, weight_decay=options.weight_decay)
 
 
+class WeightAverage:
+    """maskdet's --ema: a moving average of every floating state_dict entry, integer ones copied."""
+
+    def __init__(self, model, decay):
+        self.decay, self.updates = decay, 0
+        self.averages = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model):
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, v in model.state_dict().items():
+            average = self.averages[k]
+            if average.is_floating_point():
+                average.mul_(d).add_(v.detach(), alpha=1 - d)
+            else:
+                average.copy_(v)
+        self.updates += 1
+
+
 def train(model, samples, options, rng):
-    """Trains in place; returns the training record."""
+    """Trains in place; returns the training record and the weight average (None without --ema)."""
     model.train()
     optimizer = make_optimizer(model, options)
+    average = WeightAverage(model, options.ema) if options.ema > 0 else None
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     batch = options.batch_size
     steps_per_epoch = len(samples) // batch if len(samples) >= batch else 1
@@ -708,6 +735,8 @@ def train(model, samples, options, rng):
         if options.clip_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(parameters, options.clip_grad_norm)
         optimizer.step()
+        if average is not None:
+            average.update(model)
         step += 1
         images_seen += len(chosen)
         now = time.perf_counter()
@@ -730,11 +759,24 @@ def train(model, samples, options, rng):
     seconds = time.perf_counter() - start
     return {"train_seconds": seconds, "steps": step, "epochs": images_seen / len(samples),
             "train_images": images_seen, "train_images_per_second": images_seen / seconds,
-            "steps_per_epoch": steps_per_epoch, "final_lr": optimizer.param_groups[0]["lr"], "loss_log": log}
+            "steps_per_epoch": steps_per_epoch, "final_lr": optimizer.param_groups[0]["lr"], "loss_log": log}, average
+
+
+def flip_merged(model, image, plain):
+    """maskdet's --flip-test: the mirrored image's detections mirrored back, merged with `plain`."""
+    mirrored = model([image.flip(-1)])[0]
+    width = image.shape[-1]
+    boxes = mirrored["boxes"].clone()
+    boxes[:, 0], boxes[:, 2] = width - mirrored["boxes"][:, 2], width - mirrored["boxes"][:, 0]
+    boxes = torch.cat([plain["boxes"], boxes])
+    scores = torch.cat([plain["scores"], mirrored["scores"]])
+    labels = torch.cat([plain["labels"], mirrored["labels"]])
+    keep = box_ops.batched_nms(boxes, scores, labels, model.nms_thresh)[:model.detections_per_img]
+    return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
 
 
 @torch.inference_mode()
-def detect(model, samples, timing_batch_size):
+def detect(model, samples, timing_batch_size, flip_test=False):
     """Evaluation images (detections in the file's pixels) at batch 1, its per-image times, and the
     mean time per image at timing_batch_size (0: not measured)."""
     model.eval()
@@ -743,6 +785,8 @@ def detect(model, samples, timing_batch_size):
         image = s["pixels"].float() / 255
         start = time.perf_counter()
         output = model([image])[0]
+        if flip_test:
+            output = flip_merged(model, image, output)
         times.append(time.perf_counter() - start)
         sx, sy = s["shrink"]
         width, height = s["file_size"]
@@ -839,6 +883,8 @@ def parse_args(argv):
     train_group.add_argument("--weight-decay", type=float, default=1e-4)
     train_group.add_argument("--warmup-steps", type=int, default=60)
     train_group.add_argument("--clip-grad-norm", type=float, default=10.0, help="0: no clipping")
+    train_group.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                             help="score a moving average of the weights with this decay, as maskdet's --ema (0: off)")
     train_group.add_argument("--no-augment", dest="augment", action="store_false", help="no random transform")
     train_group.add_argument("--scale-jitter", type=parse_jitter, default=(0.8, 1.2), metavar="MIN,MAX")
     train_group.add_argument("--zoom-out", type=float, default=0.0, help="zoom-out probability")
@@ -850,6 +896,8 @@ def parse_args(argv):
     out = parser.add_argument_group("output")
     out.add_argument("--timing-batch-size", type=int,
                      help="batch of the second, timing-only inference pass (default: --batch-size; 0: skip)")
+    out.add_argument("--flip-test", action="store_true",
+                     help="also score maskdet's --flip-test (each image also mirrored, detections merged by NMS)")
     out.add_argument("--evaluate-detections", metavar="JSONL",
                      help="score a `maskdet detect` detections.jsonl on the validation images instead of training")
     out.add_argument("--out", help="write the results as JSON here")
@@ -869,6 +917,8 @@ def parse_args(argv):
         parser.error("--budget-seconds must be > 0")
     if args.batch_size <= 0 or args.threads <= 0 or args.warmup_steps < 0 or args.log_every <= 0:
         parser.error("--batch-size, --threads and --log-every must be > 0, --warmup-steps >= 0")
+    if not 0 <= args.ema < 1:
+        parser.error("--ema must be in [0, 1)")
     if not 32 <= args.image_min_side <= args.image_max_side:
         parser.error("need 32 <= --image-min-side <= --image-max-side")
     if args.trainable_backbone_layers is None:
@@ -966,12 +1016,26 @@ def main(argv=None):
                                       f"{args.budget_seconds:.0f} s" if args.budget_seconds else "") if x)
     print(f"training on {len(train_samples)} images for {limits}, batch {args.batch_size}", flush=True)
 
-    record = train(model, train_samples, args, rng)
+    record, average = train(model, train_samples, args, rng)
     print(f"trained {record['steps']} steps ({record['epochs']:.2f} epochs) in {record['train_seconds']:.1f} s, "
           f"{record['train_images_per_second']:.2f} img/s; final lr {record['final_lr']:.3g}", flush=True)
 
+    variants = {}
+    if average is not None:
+        # The trained weights first, then the average, which the main figures are of (as maskdet's).
+        images, _, _ = detect(model, val_samples, 0)
+        variants["trained_weights"] = evaluate(images, classes)
+        model.load_state_dict(average.averages)
+        print(f"scoring the weights' moving average (--ema {args.ema}, {average.updates} updates)")
     images, times, batched_seconds = detect(model, val_samples, args.timing_batch_size)
     result = evaluate(images, classes)
+    if args.flip_test:
+        flip_images, flip_times, _ = detect(model, val_samples, 0, flip_test=True)
+        variants["flip_test"] = evaluate(flip_images, classes)
+        variants["flip_test"]["inference_ms_per_image"] = 1000 * statistics.median(flip_times)
+    for name, variant in variants.items():
+        result[name] = {key: variant[key] for key in ("map50", "map", "agnostic_ap50", "per_class",
+                                                      "inference_ms_per_image") if key in variant}
     result.update(record)
     result.update({
         "inference_ms_per_image": 1000 * statistics.median(times) if times else None,
@@ -987,6 +1051,9 @@ def main(argv=None):
         "config": {key: (list(value) if isinstance(value, tuple) else value) for key, value in vars(args).items()},
     })
     print_table(result, classes)
+    for name in variants:
+        per_class = ", ".join(f"{c} {result[name]['per_class'][c]['ap50']:.4f}" for c in classes)
+        print(f"{name}: mAP@0.5 {result[name]['map50']:.4f} ({per_class}), mAP@[.5:.95] {result[name]['map']:.4f}")
     print(f"inference: {result['inference_ms_per_image']:.1f} ms/image at batch 1 (median)"
           + (f", {result['inference_ms_per_image_batched']:.1f} ms/image at batch {args.timing_batch_size} (mean)"
              if batched_seconds is not None else ""))

@@ -156,6 +156,10 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
     if (resume && !resume->average.empty()) average->load(resume->average, resume->average_updates);
     else if (resume && leader)
       std::printf("--ema: %s has no weight average; it starts from its weights\n", resume->path.c_str());
+    if (leader)
+      std::printf("--ema %g: validation and the snapshots' users (evaluate, detect, serve, export) get the weights' "
+                  "moving average\n",
+                  s.ema);
   }
   // The buckets hold a copy of every gradient: only a data-parallel run pays for them.
   std::optional<dist::GradientBuckets> buckets;
@@ -223,6 +227,8 @@ TrainerState train(RetinaNet& model, const TrainSettings& s, const std::map<std:
                                           " batch norms use the global batch's statistics (--sync-bn)").c_str()
                 : s.norm == "batch" ? "; batch-norm statistics are each rank's own (no --sync-bn)"
                                     : "");
+  if (!parallel && leader && s.sync_bn)
+    std::printf("--sync-bn: a single process's batch norm already sees the whole batch: nothing to synchronise\n");
   if (parallel && leader && s.sync_bn && synchronised_norms == 0)
     std::printf("--sync-bn: the model has no batch norm that learns from its batches (--norm %s): nothing to "
                 "synchronise\n",

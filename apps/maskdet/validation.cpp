@@ -6,25 +6,11 @@
 #include "apps/data/batch.h"
 #include "apps/data/data_loader.h"
 #include "apps/data/resize.h"
+#include "apps/maskdet/dataset_split.h"
 
 namespace maskdet::app {
 
 namespace {
-
-// The samples of `source` at `indices`, in that order.
-class SubsetSource : public data::SampleSource {
- public:
-  SubsetSource(std::shared_ptr<const data::SampleSource> source, std::vector<size_t> indices)
-      : source_(std::move(source)), indices_(std::move(indices)) {}
-  size_t size() const override { return indices_.size(); }
-  const std::vector<std::string>& classes() const override { return source_->classes(); }
-  data::Sample load(size_t index) const override { return source_->load(indices_.at(index)); }
-  std::string describe(size_t index) const override { return source_->describe(indices_.at(index)); }
-
- private:
-  std::shared_ptr<const data::SampleSource> source_;
-  std::vector<size_t> indices_;
-};
 
 // Every rank's detections on every rank: each box as (image, x1, y1, x2, y2, score, class) in
 // doubles (exact for the floats and ids), placed at its rank's offset of a zeroed buffer and

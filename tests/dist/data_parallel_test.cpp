@@ -147,9 +147,13 @@ TEST_F(DataParallel, SyncBatchNormStepOnTwoRanksEqualsTheSingleProcessStep) {
   const CommandResult start = run_maskdet("train " + single_step + " --lr 1e-30 --snapshot-path " + path("start"),
                                           "OMP_NUM_THREADS=1");
   ASSERT_EQ(start.exit_code, 0) << start.output;
-  const CommandResult single = run_maskdet("train " + single_step + " --lr 0.05 --snapshot-path " + path("single"),
-                                           "OMP_NUM_THREADS=1");
+  // One process with --sync-bn is ordinary batch norm, and says so.
+  const CommandResult single = run_maskdet(
+      "train " + single_step + " --sync-bn --lr 0.05 --snapshot-path " + path("single"), "OMP_NUM_THREADS=1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
+  EXPECT_NE(single.output.find("--sync-bn: a single process's batch norm already sees the whole batch"),
+            std::string::npos)
+      << single.output;
   auto two_ranks = [&](const std::string& extra, const std::string& folder) {
     const TwoRanks ranks =
         run_two_ranks("train " + single_step + extra + " --lr 0.05 --snapshot-path " + path(folder), folder);

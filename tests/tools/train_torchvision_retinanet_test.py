@@ -355,6 +355,49 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(lrs[1:], sorted(lrs[1:], reverse=True))
         self.assertLess(result["final_lr"], 1e-3)
 
+    def test_ema_and_flip_test_add_their_figures(self):
+        result, printed = self.run_reference("--epochs", "1", "--ema", "0.9", "--flip-test")
+        for name in ("trained_weights", "flip_test"):
+            self.assertIn(name, result)
+            self.assertEqual(set(result[name]["per_class"]), set(CLASSES))
+            self.assertTrue(result[name]["map50"] is None or 0 <= result[name]["map50"] <= 1)
+            self.assertIn(f"{name}: mAP@0.5", printed)
+        self.assertIn("scoring the weights' moving average (--ema 0.9, 2 updates)", printed)
+
+    def test_weight_average_follows_maskdets_recurrence(self):
+        model = torch.nn.BatchNorm1d(2)  # float weights and buffers, an integer num_batches_tracked
+        average = ref.WeightAverage(model, 0.9)
+        expected = model.weight.detach().clone().double()
+        for step in range(5):
+            with torch.no_grad():
+                model.weight.fill_(step + 1.0)
+                model.num_batches_tracked.fill_(step + 1)
+            d = min(0.9, (1 + step) / (10 + step))
+            expected = d * expected + (1 - d) * (step + 1.0)
+            average.update(model)
+        self.assertTrue(torch.allclose(average.averages["weight"].double(), expected, rtol=1e-6))
+        self.assertEqual(int(average.averages["num_batches_tracked"]), 5)
+
+    def test_flip_test_mirrors_the_second_pass_back(self):
+        class Fixed(torch.nn.Module):
+            """One box, at the left of the image as given: mirrored, it is at the right."""
+            nms_thresh, detections_per_img = 0.5, 300
+
+            def forward(self, images):
+                image = images[0]
+                left = bool(image[0, 0, 0] > image[0, 0, -1])
+                box = [0.0, 0.0, 10.0, 10.0] if left else [image.shape[-1] - 10.0, 0.0, image.shape[-1], 10.0]
+                return [{"boxes": torch.tensor([box]), "scores": torch.tensor([0.9 if left else 0.8]),
+                         "labels": torch.tensor([0])}]
+
+        image = torch.zeros(3, 20, 50)
+        image[:, :, :10] = 1  # bright at the left
+        model = Fixed()
+        merged = ref.flip_merged(model, image, model([image])[0])
+        # The mirrored image is bright at the right, its box there; mirrored back it is the first box.
+        self.assertEqual(merged["boxes"].tolist(), [[0.0, 0.0, 10.0, 10.0]])
+        self.assertEqual(merged["scores"].tolist(), [0.8999999761581421])
+
     def test_scoring_maskdets_detections(self):
         val = [os.path.join(self.data, "images", f"{i}.jpg") for i in (4, 5, 6)]
         lines = []
@@ -405,6 +448,13 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(flags[flags.index("--trainable-backbone-layers") + 1], "3")
         self.assertEqual(differences,
                          ["the reference's augmentation leaves out maskdet's small rotation and translation"])
+        ema_flags = compare.reference_flags(dict(config, ema="0.999"), False)[0]
+        self.assertEqual(ema_flags[ema_flags.index("--ema") + 1], "0.999")
+        flipped = {"per_class": {"mask": {"ap50": 0.75}, "noMask": {"ap50": 0.5}}, "map50": 0.625, "map": 0.3}
+        rows = compare.variant_rows({"flip_test": flipped}, {}, CLASSES)
+        self.assertIn(("  mAP@0.5", "0.6250", "-"), rows)
+        self.assertIn(("  AP@0.5 mask", "0.7500", "-"), rows)
+        self.assertEqual(compare.variant_rows({}, {}, CLASSES), [])
         sgd = dict(config, optimizer="sgd")
         self.assertIn("maskdet ran with --optimizer sgd; the reference has adamw",
                       compare.reference_flags(sgd, False)[1])
