@@ -50,74 +50,78 @@ Tensor mirrored_within_extent(const Tensor& images, const std::vector<data::Pixe
   return mirrored;
 }
 
-// One image's detections of both passes (network-input pixels), the mirrored pass's mirrored
-// back about the image's width, through NMS again.
-Detections merge_flipped(const Detections& plain, const Detections& flipped, float width,
-                         const PostprocessConfig& config) {
-  std::vector<float> boxes = plain.boxes.to_vector<float>();
-  std::vector<float> scores = plain.scores.to_vector<float>();
-  std::vector<int64_t> labels = plain.labels.to_vector<int64_t>();
-  const std::vector<float> mirrored = flipped.boxes.to_vector<float>();
-  for (size_t d = 0; d < mirrored.size() / 4; ++d)
-    boxes.insert(boxes.end(), {width - mirrored[4 * d + 2], mirrored[4 * d + 1], width - mirrored[4 * d],
-                               mirrored[4 * d + 3]});
-  const std::vector<float> more_scores = flipped.scores.to_vector<float>();
-  const std::vector<int64_t> more_labels = flipped.labels.to_vector<int64_t>();
-  scores.insert(scores.end(), more_scores.begin(), more_scores.end());
-  labels.insert(labels.end(), more_labels.begin(), more_labels.end());
-  const auto count = static_cast<int64_t>(scores.size());
-  const Tensor all_boxes = from_vector(boxes, {count, 4});
-  const Tensor all_scores = from_vector(scores, {count});
-  const Tensor all_labels = from_vector(labels, {count}, TensorOptions{}.with_dtype(DType::Int64));
-  const std::vector<int64_t> kept =
-      (config.class_agnostic_nms ? nms(all_boxes, all_scores, config.nms_iou_threshold)
-                                 : batched_nms(all_boxes, all_scores, all_labels, config.nms_iou_threshold))
-          .to_vector<int64_t>();
-  const size_t keep = std::min(kept.size(), static_cast<size_t>(config.detections_per_image));
-  std::vector<float> out_boxes, out_scores;
-  std::vector<int64_t> out_labels;
-  for (size_t k = 0; k < keep; ++k) {
-    const auto i = static_cast<size_t>(kept[k]);
-    out_boxes.insert(out_boxes.end(), boxes.begin() + 4 * static_cast<std::ptrdiff_t>(i),
-                     boxes.begin() + 4 * static_cast<std::ptrdiff_t>(i) + 4);
-    out_scores.push_back(scores[i]);
-    out_labels.push_back(labels[i]);
+}  // namespace
+
+namespace {
+
+// One image's detections in the original image's pixels; `mirrored`: found in the image mirrored
+// within its extent, so mirrored back first.
+ImageDetections in_original_pixels(const Detections& found, const data::Batch& batch, size_t i, bool mirrored) {
+  const std::vector<float> boxes = found.boxes.to_vector<float>();
+  const std::vector<float> scores = found.scores.to_vector<float>();
+  const std::vector<int64_t> labels = found.labels.to_vector<int64_t>();
+  const float extent = static_cast<float>(batch.image_sizes[i].width);
+  const float width = static_cast<float>(batch.original_sizes[i].width);
+  const float height = static_cast<float>(batch.original_sizes[i].height);
+  ImageDetections out;
+  for (size_t d = 0; d < scores.size(); ++d) {
+    const float x1 = mirrored ? extent - boxes[4 * d + 2] : boxes[4 * d];
+    const float x2 = mirrored ? extent - boxes[4 * d] : boxes[4 * d + 2];
+    DetectedBox box;
+    box.x1 = std::clamp(x1 / batch.scales_x[i], 0.f, width);
+    box.y1 = std::clamp(boxes[4 * d + 1] / batch.scales_y[i], 0.f, height);
+    box.x2 = std::clamp(x2 / batch.scales_x[i], 0.f, width);
+    box.y2 = std::clamp(boxes[4 * d + 3] / batch.scales_y[i], 0.f, height);
+    box.score = scores[d];
+    box.class_id = static_cast<int>(labels[d]);
+    out.push_back(box);
   }
-  const auto n = static_cast<int64_t>(keep);
-  return {from_vector(out_boxes, {n, 4}), from_vector(out_scores, {n}),
-          from_vector(out_labels, {n}, TensorOptions{}.with_dtype(DType::Int64))};
+  return out;
 }
 
 }  // namespace
+
+ImageDetections nms_detections(const ImageDetections& detections, double iou_threshold, bool class_agnostic,
+                               size_t max_detections) {
+  if (detections.empty()) return {};
+  std::vector<float> boxes, scores;
+  std::vector<int64_t> labels;
+  for (const DetectedBox& d : detections) {
+    boxes.insert(boxes.end(), {d.x1, d.y1, d.x2, d.y2});
+    scores.push_back(d.score);
+    labels.push_back(d.class_id);
+  }
+  const auto n = static_cast<int64_t>(detections.size());
+  const Tensor box_tensor = from_vector(boxes, {n, 4}), score_tensor = from_vector(scores, {n});
+  const std::vector<int64_t> keep =
+      (class_agnostic ? nms(box_tensor, score_tensor, iou_threshold)
+                      : batched_nms(box_tensor, score_tensor, from_vector(labels, {n}, {DType::Int64}), iou_threshold))
+          .to_vector<int64_t>();
+  ImageDetections kept;
+  for (size_t i = 0; i < keep.size() && kept.size() < max_detections; ++i)
+    kept.push_back(detections[static_cast<size_t>(keep[i])]);
+  return kept;
+}
 
 std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device, bool flip_test) {
   NoGradGuard no_grad;
   std::vector<ImageSize> sizes;
   for (const auto& s : batch.image_sizes) sizes.push_back({s.height, s.width});
-  std::vector<Detections> found = model.postprocess(model.forward(batch.images.to(device)), sizes);
+  const std::vector<Detections> found = model.postprocess(model.forward(batch.images.to(device)), sizes);
+  std::vector<Detections> flipped;
   if (flip_test) {
     const Tensor mirrored = mirrored_within_extent(batch.images, batch.image_sizes);
-    const std::vector<Detections> flipped = model.postprocess(model.forward(mirrored.to(device)), sizes);
-    for (size_t i = 0; i < found.size(); ++i)
-      found[i] = merge_flipped(found[i], flipped[i], static_cast<float>(sizes[i].width), model.config().postprocess);
+    flipped = model.postprocess(model.forward(mirrored.to(device)), sizes);
   }
+  const PostprocessConfig& config = model.config().postprocess;
   std::vector<ImageDetections> out(found.size());
   for (size_t i = 0; i < found.size(); ++i) {
-    const std::vector<float> boxes = found[i].boxes.to_vector<float>();
-    const std::vector<float> scores = found[i].scores.to_vector<float>();
-    const std::vector<int64_t> labels = found[i].labels.to_vector<int64_t>();
-    const float width = static_cast<float>(batch.original_sizes[i].width);
-    const float height = static_cast<float>(batch.original_sizes[i].height);
-    for (size_t d = 0; d < scores.size(); ++d) {
-      DetectedBox box;
-      box.x1 = std::clamp(boxes[4 * d] / batch.scales_x[i], 0.f, width);
-      box.y1 = std::clamp(boxes[4 * d + 1] / batch.scales_y[i], 0.f, height);
-      box.x2 = std::clamp(boxes[4 * d + 2] / batch.scales_x[i], 0.f, width);
-      box.y2 = std::clamp(boxes[4 * d + 3] / batch.scales_y[i], 0.f, height);
-      box.score = scores[d];
-      box.class_id = static_cast<int>(labels[d]);
-      out[i].push_back(box);
-    }
+    out[i] = in_original_pixels(found[i], batch, i, false);
+    if (!flip_test) continue;
+    const ImageDetections other = in_original_pixels(flipped[i], batch, i, true);
+    out[i].insert(out[i].end(), other.begin(), other.end());
+    out[i] = nms_detections(out[i], config.nms_iou_threshold, config.class_agnostic_nms,
+                            static_cast<size_t>(config.detections_per_image));
   }
   return out;
 }

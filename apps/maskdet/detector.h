@@ -46,6 +46,11 @@ LoadedDetector load_detector(const std::string& snapshot_path, Device device, do
 // Twice the model's time.
 std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, Device device, bool flip_test = false);
 
+// The detections NMS keeps (within each class, or over all classes when class_agnostic), by
+// descending score, at most max_detections: how two passes over one picture are merged.
+ImageDetections nms_detections(const ImageDetections& detections, double iou_threshold, bool class_agnostic,
+                               size_t max_detections);
+
 // One picture resized to the detector's inference size (inference_pipeline), as a batch of one.
 ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name);
 

@@ -5,8 +5,6 @@
 #include <cmath>
 
 #include "apps/data/resize.h"
-#include "retinanet/box_ops.h"
-#include "tensor/creation.h"
 
 namespace maskdet::app {
 
@@ -61,21 +59,7 @@ ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& s
       inside = base[i].score >= box.score && covered(box, base[i]) > 0.5;
     if (!inside) base.push_back(box);
   }
-  if (base.empty()) return base;
-  std::vector<float> boxes, scores;
-  std::vector<int64_t> labels;
-  for (const DetectedBox& d : base) {
-    boxes.insert(boxes.end(), {d.x1, d.y1, d.x2, d.y2});
-    scores.push_back(d.score);
-    labels.push_back(d.class_id);
-  }
-  const int64_t n = static_cast<int64_t>(base.size());
-  const std::vector<int64_t> keep =
-      batched_nms(from_vector(boxes, {n, 4}), from_vector(scores, {n}), from_vector(labels, {n}, {DType::Int64}), 0.5)
-          .to_vector<int64_t>();
-  ImageDetections kept;
-  for (size_t i = 0; i < keep.size() && kept.size() < max_detections; ++i) kept.push_back(base[static_cast<size_t>(keep[i])]);
-  return kept;
+  return nms_detections(base, 0.5, /*class_agnostic=*/false, max_detections);
 }
 
 ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, const data::RgbImage& image,
