@@ -21,6 +21,9 @@ void bind_train_flags(cli::Flags& flags, TrainSettings& s) {
   flags.add("--zoom-out", s.zoom_out, "P",
             "--random-transform places the image on a larger canvas with this probability (smaller faces)");
   flags.add("--zoom-out-max", s.zoom_out_max, "R", "the zoom-out canvas is up to R times the image's side");
+  flags.add("--crop-min-fraction", s.crop_min_fraction, "F",
+            "--random-transform's crops keep at least this fraction of each side (smaller: faces, and parts of "
+            "them, seen larger)");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   flags.add_choice("--backbone", s.backbone, backbone_names(), "backbone network");
   flags.add("--weights", s.weights, "auto|imagenet|none|FILE",
@@ -165,6 +168,7 @@ data::RandomTransformOptions augmentation(const TrainSettings& s) {
   options.scale_jitter_max = *hi;
   options.zoom_out_probability = s.zoom_out;
   options.zoom_out_max_ratio = s.zoom_out_max;
+  options.crop_min_fraction = s.crop_min_fraction;
   return options;
 }
 
@@ -196,6 +200,7 @@ void check_train_settings(const TrainSettings& s) {
   require(!s.head_group_norm || s.fpn_channels % 32 == 0, "--head-group-norm needs --fpn-channels divisible by 32");
   require(s.zoom_out >= 0 && s.zoom_out <= 1, "--zoom-out must be a probability in [0, 1]");
   require(s.zoom_out_max >= 1, "--zoom-out-max must be >= 1");
+  require(s.crop_min_fraction > 0 && s.crop_min_fraction <= 1, "--crop-min-fraction must be in (0, 1]");
   require(s.image_min_side >= 32 && s.image_max_side >= s.image_min_side,
           "--image-min-side must be >= 32 and --image-max-side >= --image-min-side");
   require(s.inference_min_side >= 0 && s.inference_max_side >= 0, "--inference-min/max-side must be >= 0");

@@ -27,6 +27,7 @@ struct TrainSettings {
   std::string scale_jitter = "0.8,1.2";  // --random-transform's factor on the resize sides: min,max
   double zoom_out = 0;                   // --random-transform's zoom-out probability
   double zoom_out_max = 3;               // its largest canvas side / image side
+  double crop_min_fraction = 0.6;        // --random-transform's crops keep at least this of each side
   int workers = 2;
   // ---- model ----
   std::string backbone = "mobilenet_v2";

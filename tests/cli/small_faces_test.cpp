@@ -21,9 +21,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kImages = 160;
-// Measured on 2 cores shared with another training run: small AR@100 0.592 (105 small and 14
-// medium boxes in the validation quarter), mAP@0.5 0.541, training 501 s.
+constexpr size_t kImages = 128;
+constexpr size_t kValidationImages = kImages / 4;  // --val-fraction 0.25
+// Measured on 2 cores shared with another training run (AMD EPYC, 2026-12-07): small AR@100 0.599
+// (91 small and 10 medium boxes in the validation quarter), mAP@0.5 0.521, training 301 s; at half
+// size 0.062 without the small-face pass and 0.551 with it. (160 images and 6 epochs gave 0.592.)
 constexpr double kMinSmallRecall = 0.3;
 
 class SmallFaces : public data::test::TempDirTest {};
@@ -40,7 +42,7 @@ TEST_F(SmallFaces, AreFoundWithSmallAnchorsAndReportedBySize) {
   const CommandResult train = run_maskdet(
       "train --data " + voc + " --snapshot-path " + snapshots +
       " --backbone resnet18 --anchor-sizes 16,32,64,128,256 --image-min-side 240 --image-max-side 320"
-      " --epochs 6 --warmup-steps 40 --val-fraction 0.25 --seed 1 --no-evaluation");
+      " --epochs 5 --warmup-steps 40 --val-fraction 0.25 --seed 1 --no-evaluation");
   ASSERT_EQ(train.exit_code, 0) << train.output;
 
   const CommandResult evaluate =
@@ -78,7 +80,9 @@ TEST_F(SmallFaces, AreFoundWithSmallAnchorsAndReportedBySize) {
   std::printf("[small faces] at half size: small AR@100 %.3f without the small-face pass, %.3f with --min-face 24\n",
               without_pass, with_pass);
   EXPECT_EQ(without_output.find("small-face pass:"), std::string::npos) << without_output;
-  EXPECT_NE(with_output.find("small-face pass: 40 of 40 images also run enlarged"), std::string::npos) << with_output;
+  const std::string all_enlarged = "small-face pass: " + std::to_string(kValidationImages) + " of " +
+                                   std::to_string(kValidationImages) + " images also run enlarged";
+  EXPECT_NE(with_output.find(all_enlarged), std::string::npos) << with_output;
   EXPECT_GT(with_pass, without_pass + 0.1) << with_output;
   EXPECT_GT(with_pass, 0.8 * small_recall) << with_output;
 }
