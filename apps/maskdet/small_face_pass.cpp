@@ -27,37 +27,52 @@ SmallFacePass small_face_pass(const TrainSettings& settings, double min_face) {
   return {min_face, 1.5 * parse_anchor_sizes(settings.anchor_sizes).front()};
 }
 
-double small_face_scale(const SmallFacePass& pass, const data::PipelineOptions& base, data::PixelSize original) {
-  if (!pass.enabled() || original.width <= 0 || original.height <= 0) return 0;
-  const double wanted = pass.resolved_side / pass.min_face;
+std::vector<SmallFaceLevel> small_face_levels(const SmallFacePass& pass, const data::PipelineOptions& base,
+                                              data::PixelSize original) {
+  if (!pass.enabled() || original.width <= 0 || original.height <= 0) return {};
+  MASKDET_CHECK(pass.level_ratio > 1, "small-face pass: level ratio must be > 1, got ", pass.level_ratio);
+  const double base_scale = data::resize_scale(original, base.min_side, base.max_side);
   const double pixels = static_cast<double>(original.width) * original.height;
-  const double scale = std::min(wanted, std::sqrt(kMaxSmallFacePixels / pixels));
-  // Not worth a second forward unless it enlarges the faces noticeably over the first pass.
-  return scale > 1.25 * data::resize_scale(original, base.min_side, base.max_side) ? scale : 0;
-}
-
-std::optional<data::Batch> small_face_batch(data::Sample sample, const data::PipelineOptions& base,
-                                            const SmallFacePass& pass) {
-  const data::PixelSize original = sample.original_size.width > 0 ? sample.original_size : sample.image.size();
-  data::PipelineOptions enlarged = base;
-  enlarged.scale = small_face_scale(pass, base, original);
-  if (enlarged.scale == 0) return std::nullopt;
-  Generator unused;  // the pipeline draws nothing without augmentation
-  return data::collate({data::prepare_sample(std::move(sample), enlarged, unused)});
-}
-
-ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& small, const SmallFacePass& pass,
-                                  double base_scale, size_t max_detections) {
+  // Not worth a forward unless it enlarges the faces noticeably over the first pass.
+  const double lowest = 1.25 * base_scale;
   const double poorly_resolved = pass.resolved_side / base_scale;  // original pixels
-  const size_t first_pass = base.size();
-  for (const DetectedBox& box : small) {
-    if (side_of(box) >= poorly_resolved) continue;
-    // Enlarged, a large face's eyes or mouth can look like a small face; but no face lies
-    // inside another, so a box mostly within a first-pass detection that scores higher goes.
-    bool inside = false;
-    for (size_t i = 0; i < first_pass && !inside; ++i)
-      inside = base[i].score >= box.score && covered(box, base[i]) > 0.5;
-    if (!inside) base.push_back(box);
+  std::vector<SmallFaceLevel> levels;
+  for (double scale = std::min(pass.resolved_side / pass.min_face, std::sqrt(kMaxSmallFacePixels / pixels));
+       scale > lowest; scale /= pass.level_ratio) {
+    const double min_side = levels.empty() ? 0 : levels.back().max_side;
+    levels.push_back({scale, min_side, std::min(poorly_resolved, pass.level_ratio * pass.resolved_side / scale)});
+  }
+  if (!levels.empty()) levels.back().max_side = poorly_resolved;
+  return levels;
+}
+
+std::vector<data::Batch> small_face_batches(const data::Sample& sample, const data::PipelineOptions& base,
+                                            const std::vector<SmallFaceLevel>& levels) {
+  std::vector<data::Batch> batches;
+  for (const SmallFaceLevel& level : levels) {
+    data::PipelineOptions enlarged = base;
+    enlarged.scale = level.scale;
+    Generator unused;  // the pipeline draws nothing without augmentation
+    batches.push_back(data::collate({data::prepare_sample(sample, enlarged, unused)}));
+  }
+  return batches;
+}
+
+ImageDetections merge_small_faces(ImageDetections base, const std::vector<ImageDetections>& found,
+                                  const std::vector<SmallFaceLevel>& levels, size_t max_detections) {
+  MASKDET_CHECK(found.size() == levels.size(), "small-face pass: ", found.size(), " levels' detections for ",
+                levels.size(), " levels");
+  // From the first pass to the largest view: each is checked against the views smaller than it.
+  for (size_t l = levels.size(); l-- > 0;) {
+    const size_t coarser = base.size();
+    for (const DetectedBox& box : found[l]) {
+      const double side = side_of(box);
+      if (side < levels[l].min_side || side >= levels[l].max_side) continue;
+      bool inside = false;
+      for (size_t i = 0; i < coarser && !inside; ++i)
+        inside = base[i].score >= box.score && covered(box, base[i]) > 0.5;
+      if (!inside) base.push_back(box);
+    }
   }
   return nms_detections(base, 0.5, /*class_agnostic=*/false, max_detections);
 }
@@ -66,11 +81,12 @@ ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, 
                                                 const std::string& name, const SmallFacePass& pass) {
   ImageDetections base = detect_picture(detector, image, name);
   const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
-  const std::optional<data::Batch> batch = small_face_batch({image, {}, image.size(), name, 0}, pipeline, pass);
-  if (!batch) return base;
-  const ImageDetections small = detect(*detector.model, *batch, detector.device, detector.flip_test)[0];
-  return merge_small_faces(std::move(base), small, pass,
-                           data::resize_scale(image.size(), pipeline.min_side, pipeline.max_side));
+  const std::vector<SmallFaceLevel> levels = small_face_levels(pass, pipeline, image.size());
+  if (levels.empty()) return base;
+  std::vector<ImageDetections> found;
+  for (const data::Batch& batch : small_face_batches({image, {}, image.size(), name, 0}, pipeline, levels))
+    found.push_back(detect(*detector.model, batch, detector.device, detector.flip_test)[0]);
+  return merge_small_faces(std::move(base), found, levels);
 }
 
 }  // namespace maskdet::app

@@ -6,7 +6,7 @@
 // test-time enlargement sees (the multi-scale testing of face detectors such as S3FD, with
 // SNIP's rule that each scale answers only for the object sizes it resolves).
 #pragma once
-#include <optional>
+#include <vector>
 
 #include "apps/data/batch.h"
 #include "apps/data/rgb_image.h"
@@ -19,6 +19,7 @@ namespace maskdet::app {
 struct SmallFacePass {
   double min_face = 0;       // side in the original image's pixels; 0: no pass
   double resolved_side = 0;  // the face side, in input pixels, the enlargement brings min_face to
+  double level_ratio = 3;    // between the enlarged views' scales
   bool enabled() const { return min_face > 0; }
 };
 
@@ -29,24 +30,38 @@ struct SmallFacePass {
 // (docs/RESULTS.md, "Faces of every size") recall rose steeply up to about 1.5 anchors.
 SmallFacePass small_face_pass(const TrainSettings& settings, double min_face);
 
-// The enlargement of an image of `original` size the pass needs (min_face maps to resolved_side),
-// or 0 when the first pass at `base` already resolves min_face. The enlarged image is kept under
-// kMaxSmallFacePixels, so in a very large photo the pass reaches a little less far.
+// One enlarged view of the image, and the faces it answers for: sides in [min_side, max_side)
+// of the original image's pixels.
+struct SmallFaceLevel {
+  double scale = 0;  // input / original
+  double min_side = 0, max_side = 0;
+};
+
+// The enlarged views an image of `original` size needs, largest first; none when the first pass
+// at `base` already resolves min_face. The largest brings min_face to resolved_side (kept under
+// kMaxSmallFacePixels, so in a very large photo the pass reaches a little less far); each next is
+// level_ratio times smaller, down to the first pass's scale. Each view answers only for faces it
+// sees between resolved_side and level_ratio times that, 48-144 px with torchvision's anchors (the
+// largest view also for smaller ones), and none for a face the first pass sees at resolved_side or
+// more: SNIP's valid ranges. The face-mask photos train faces of 64-187 px in the quick run's input
+// (10th to 75th percentile); seen far larger than that, at one enlargement for every size, the
+// quick model found faces in a face's eyes, in skin and in cloth (docs/RESULTS.md). The smaller
+// views cost 1 / (level_ratio^2 - 1) of the largest's pixels.
 constexpr double kMaxSmallFacePixels = 4e6;
-double small_face_scale(const SmallFacePass& pass, const data::PipelineOptions& base, data::PixelSize original);
+std::vector<SmallFaceLevel> small_face_levels(const SmallFacePass& pass, const data::PipelineOptions& base,
+                                              data::PixelSize original);
 
-// `sample` enlarged for the pass, as a batch of one, or nothing when it needs no pass.
-std::optional<data::Batch> small_face_batch(data::Sample sample, const data::PipelineOptions& base,
-                                            const SmallFacePass& pass);
+// `sample` at each of its levels, as batches of one (the same order); none when it needs no pass.
+std::vector<data::Batch> small_face_batches(const data::Sample& sample, const data::PipelineOptions& base,
+                                            const std::vector<SmallFaceLevel>& levels);
 
-// The first pass's detections with the small-face pass's for faces the first pass resolves
-// poorly (under resolved_side at its scale; larger, the enlarged pass sees skin and
-// cloth without their context and finds faces in them) and that do not lie mostly (over half their
-// area) inside a first-pass detection scoring at least as high; then one NMS per class over both
-// (IoU 0.5, batched_nms), by descending score, at most max_detections. base_scale: the first
-// pass's input / original.
-ImageDetections merge_small_faces(ImageDetections base, const ImageDetections& small, const SmallFacePass& pass,
-                                  double base_scale, size_t max_detections = 300);
+// The first pass's detections with each level's for the faces it answers for, that do not lie
+// mostly (over half their area) inside a detection of the first pass or of a smaller level that
+// scores at least as high: enlarged, a large face's eyes or mouth can look like a small face, but
+// no face lies inside another. Then one NMS per class over all (IoU 0.5, batched_nms), by
+// descending score, at most max_detections. `levels` and `found` in the same order.
+ImageDetections merge_small_faces(ImageDetections base, const std::vector<ImageDetections>& found,
+                                  const std::vector<SmallFaceLevel>& levels, size_t max_detections = 300);
 
 // detect_picture with the pass when the picture needs it.
 ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, const data::RgbImage& image,

@@ -76,15 +76,17 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
   }
   if (options.small_faces.enabled() && options.small_face_source) {
     for (const size_t i : mine) {
-      const std::optional<data::Batch> batch =
-          small_face_batch(options.small_face_source->load(i), options.pipeline, options.small_faces);
-      if (!batch) continue;
-      const auto start = std::chrono::steady_clock::now();
-      const ImageDetections small = detect(model, *batch, options.device, options.flip_test)[0];
-      model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double first_scale =
-          data::resize_scale(batch->original_sizes[0], options.pipeline.min_side, options.pipeline.max_side);
-      run.detections[i] = merge_small_faces(std::move(run.detections[i]), small, options.small_faces, first_scale);
+      const data::Sample sample = options.small_face_source->load(i);
+      const data::PixelSize original = sample.original_size.width > 0 ? sample.original_size : sample.image.size();
+      const std::vector<SmallFaceLevel> levels = small_face_levels(options.small_faces, options.pipeline, original);
+      if (levels.empty()) continue;
+      std::vector<ImageDetections> found;
+      for (const data::Batch& batch : small_face_batches(sample, options.pipeline, levels)) {
+        const auto start = std::chrono::steady_clock::now();
+        found.push_back(detect(model, batch, options.device, options.flip_test)[0]);
+        model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+      run.detections[i] = merge_small_faces(std::move(run.detections[i]), found, levels);
       ++run.small_face_images;
     }
   }
