@@ -221,8 +221,9 @@ def rescore_maskdet(maskdet, info, data, out, python):
     with open(os.path.join(info["snapshots"], "val_images.txt")) as f:
         images = [line.strip() for line in f if line.strip()]
     detect_out = os.path.join(out, "maskdet_detections")
-    run_command([maskdet, "detect", "--snapshot", info["snapshots"], "--threshold", "0.05", "--out", detect_out]
-                + images)
+    # The first pass only, as the reference detects: no small-face pass.
+    run_command([maskdet, "detect", "--snapshot", info["snapshots"], "--threshold", "0.05", "--min-face", "0",
+                 "--out", detect_out] + images)
     rescored_path = os.path.join(out, "maskdet_rescored.json")
     run_command([python, REFERENCE, "--data", data, "--split", info["snapshots"], "--evaluate-detections",
                  os.path.join(detect_out, "detections.jsonl"), "--out", rescored_path])
@@ -247,7 +248,7 @@ def maskdet_variants(maskdet, info, data, out, flip_test):
     for name, flag in wanted:
         folder = os.path.join(out, f"maskdet_{name}")
         command = [maskdet, "evaluate", "--snapshot", info["snapshots"], "--data", data, "--val-fraction",
-                   config.get("val-fraction", "0.2"), "--out", folder, flag]
+                   config.get("val-fraction", "0.2"), "--min-face", "0", "--out", folder, flag]
         if config.get("cache"):
             command += ["--cache", config["cache"]]
         run_command(command)

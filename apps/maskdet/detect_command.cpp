@@ -225,6 +225,7 @@ int detect_command(const std::vector<std::string>& args) {
   const Device device = usable_device(s.device);
   LoadedDetector detector = load_detector(s.snapshot, device, s.threshold, s.class_agnostic_nms);
   const SmallFacePass small_faces = s.size.apply(detector);
+  std::printf("%s\n", describe_small_face_pass(small_faces).c_str());
   std::error_code ec;
   fs::create_directories(s.out, ec);
   MASKDET_CHECK(!ec, "cannot create ", s.out, ": ", ec.message());

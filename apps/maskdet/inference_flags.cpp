@@ -1,15 +1,17 @@
 // The inference flags (inference_flags.h).
 #include "apps/maskdet/inference_flags.h"
 
+#include <cstdio>
+
 namespace maskdet::app {
 
 void InferenceFlags::bind(cli::Flags& flags) {
   flags.add("--image-min-side", image_min_side, "PX", "resize so the shorter side is this long (default: the model's)");
   flags.add("--image-max-side", image_max_side, "PX", "...unless the longer side would exceed this");
   flags.add("--min-face", min_face, "PX",
-            "find faces from this side in the photo (e.g. 16): an image the model's input size shrinks too far for "
-            "them gets a second, enlarged pass. Off by default: it also finds false faces in enlarged skin and "
-            "cloth (docs/RESULTS.md)");
+            "find faces from this side in the photo: an image the model's input size shrinks too far for them also "
+            "runs enlarged, at ten to twenty times the cost of the first pass alone; 0: the first pass "
+            "only");
   flags.add_switch("--flip-test", flip_test,
                    "test-time augmentation: each picture also goes through mirrored, and the detections of both "
                    "passes are merged by NMS (twice the model's time)");
@@ -23,6 +25,16 @@ SmallFacePass InferenceFlags::apply(LoadedDetector& detector) const {
   override_inference_size(detector.settings, image_min_side, image_max_side);
   detector.flip_test = flip_test;
   return small_face_pass(detector.settings, min_face);
+}
+
+std::string describe_small_face_pass(const SmallFacePass& pass) {
+  if (!pass.enabled()) return "small-face pass: off (--min-face 0), the first pass only";
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "small-face pass: faces from %g px, by enlarged views of the pictures the model's input size "
+                "shrinks too far for them (--min-face 0: the first pass only, ten to twenty times faster)",
+                pass.min_face);
+  return line;
 }
 
 }  // namespace maskdet::app

@@ -12,9 +12,14 @@
 
 namespace maskdet::app {
 
+constexpr double kDefaultMinFace = 16;
+
 struct InferenceFlags {
   double image_min_side = 0, image_max_side = 0;  // 0: the snapshot's inference size
-  double min_face = 0;                            // px in the photo; 0: no small-face pass
+  // px in the photo; 0: no small-face pass. The pass is on by default, as the first pass alone
+  // finds no face under about 40 px in a 1000 px photo; it multiplies the cost of a photo by ten
+  // to twenty (docs/RESULTS.md, "Faces of every size").
+  double min_face = kDefaultMinFace;
   bool flip_test = false;
 
   void bind(cli::Flags& flags);
@@ -23,5 +28,8 @@ struct InferenceFlags {
   // A loaded detector takes the sizes given and the flip; returns the small-face pass for them.
   SmallFacePass apply(LoadedDetector& detector) const;
 };
+
+// The line `detect` and `serve` print about the small-face pass, so that its cost is no surprise.
+std::string describe_small_face_pass(const SmallFacePass& pass);
 
 }  // namespace maskdet::app

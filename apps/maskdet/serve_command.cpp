@@ -114,6 +114,7 @@ int serve_command(const std::vector<std::string>& args) {
     detectors.push_back(load_detector(s.snapshot, device, s.score_threshold, s.class_agnostic_nms));
     small_faces = s.size.apply(detectors.back());
   }
+  std::printf("%s\n", describe_small_face_pass(small_faces).c_str());
   const LoadedDetector& first = detectors.front();
   const data::PipelineOptions size = inference_pipeline(first.settings);
   const ModelDescription model{first.info.classes, first.settings.backbone, size.min_side, size.max_side, first.path};

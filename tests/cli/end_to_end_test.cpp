@@ -97,8 +97,8 @@ TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
   EXPECT_FALSE(fs::exists(fs::path(snapshots) / "epoch_003.safetensors")) << "--keep-snapshots 2 keeps the newest two";
   EXPECT_NE(train.output.find("val mAP@0.5"), std::string::npos) << train.output;
 
-  // The same split and model give evaluate the figure training logged (the small-face pass,
-  // which the validation during training does not run, is off unless asked for).
+  // The same split and model give evaluate the figure training logged, without the small-face
+  // pass, which the validation during training does not run.
   const std::string evaluation = path("evaluation");
   const CommandResult evaluate = run_maskdet("evaluate --snapshot " + snapshots + " --data " + voc +
                                              " --val-fraction 0.25 --seed 1 --min-face 0 --out " + evaluation);
@@ -119,6 +119,8 @@ TEST_F(EndToEnd, TrainEvaluateDetectDebug) {
   const CommandResult detect = run_maskdet("detect --snapshot " + snapshots + "/epoch_005.safetensors --threshold 0.3 --out " +
                                            out + " " + voc + "/images/0.jpg " + folder + " " + video);
   ASSERT_EQ(detect.exit_code, 0) << detect.output;
+  EXPECT_NE(detect.output.find("small-face pass: faces from 16 px"), std::string::npos)
+      << "the small-face pass is on by default\n" << detect.output;
   for (const char* file : {"0.jpg", "a.jpg", "b.jpg", "clip.avi", "detections.jsonl"})
     EXPECT_TRUE(fs::exists(fs::path(out) / file)) << file << "\n" << detect.output;
   const std::string lines = read_file(out + "/detections.jsonl");
