@@ -33,7 +33,7 @@ MIRRORED = {"image-min-side": "--image-min-side", "image-max-side": "--image-max
             "lr": "--lr", "backbone-lr-factor": "--backbone-lr-factor", "weight-decay": "--weight-decay",
             "warmup-steps": "--warmup-steps", "clip-grad-norm": "--clip-grad-norm", "seed": "--seed",
             "scale-jitter": "--scale-jitter", "zoom-out": "--zoom-out", "zoom-out-max": "--zoom-out-max",
-            "fpn-channels": "--fpn-channels", "ema": "--ema"}
+            "fpn-channels": "--fpn-channels", "ema": "--ema", "crop-min-fraction": "--crop-min-fraction"}
 INTEGER_FLAGS = {"image-min-side", "image-max-side", "batch-size", "warmup-steps", "seed", "fpn-channels"}
 # What the reference builds, as maskdet's settings would say it; another value is a difference.
 REFERENCE_MODEL = {"backbone": "mobilenet_v2", "optimizer": "adamw", "lr-schedule": "cosine", "head-depth": "4",

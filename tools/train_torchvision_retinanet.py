@@ -54,7 +54,7 @@ Training (maskdet's train_settings defaults as scripts/run-main.sh sets them):
 Augmentation (on by default; --no-augment turns it off), following maskdet's --random-transform
 (apps/data/random_transform.h), per image, in this order:
   - horizontal flip, probability 0.5;
-  - a crop, probability 0.5: each side a fraction in [0.6, 1] of the image's, enlarged and placed
+  - a crop, probability 0.5: each side a fraction in [--crop-min-fraction (0.6), 1] of the image's, enlarged and placed
     so that every box centre stays inside; boxes are clipped and kept when both sides are at
     least 2 px and at least 20 % of the area remains (maskdet's BoxKeepRule);
   - zoom out, probability --zoom-out (0; the full run 0.2): the image on a canvas up to
@@ -336,7 +336,7 @@ def augment(pixels, boxes, labels, options, rng):
         pixels = pixels.flip(-1)
         boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
     if rng.random() < 0.5:
-        x, y, w, h = random_crop_rect(width, height, boxes, 0.6, rng)
+        x, y, w, h = random_crop_rect(width, height, boxes, options.crop_min_fraction, rng)
         pixels = pixels[:, y:y + h, x:x + w]
         shifted = boxes - torch.tensor([x, y, x, y], dtype=torch.float32)
         clipped = torch.stack([shifted[:, 0].clamp(0, w), shifted[:, 1].clamp(0, h),
@@ -887,6 +887,8 @@ def parse_args(argv):
                              help="score a moving average of the weights with this decay, as maskdet's --ema (0: off)")
     train_group.add_argument("--no-augment", dest="augment", action="store_false", help="no random transform")
     train_group.add_argument("--scale-jitter", type=parse_jitter, default=(0.8, 1.2), metavar="MIN,MAX")
+    train_group.add_argument("--crop-min-fraction", type=float, default=0.6,
+                             help="the crops keep at least this fraction of each side, as maskdet's")
     train_group.add_argument("--zoom-out", type=float, default=0.0, help="zoom-out probability")
     train_group.add_argument("--zoom-out-max", type=float, default=3.0)
     train_group.add_argument("--seed", type=int, default=1)
@@ -919,6 +921,8 @@ def parse_args(argv):
         parser.error("--batch-size, --threads and --log-every must be > 0, --warmup-steps >= 0")
     if not 0 <= args.ema < 1:
         parser.error("--ema must be in [0, 1)")
+    if not 0 < args.crop_min_fraction <= 1:
+        parser.error("--crop-min-fraction must be in (0, 1]")
     if not 32 <= args.image_min_side <= args.image_max_side:
         parser.error("need 32 <= --image-min-side <= --image-max-side")
     if args.trainable_backbone_layers is None:

@@ -256,6 +256,29 @@ class WeightsAndModelTest(unittest.TestCase):
         self.assertEqual(ref.cosine_factor(1.5), 0.0)
 
 
+class AugmentTest(unittest.TestCase):
+    def crop_sizes(self, crop_min_fraction):
+        """(width, height) of 200 augmented 200x100 images with one box in the middle."""
+        from types import SimpleNamespace
+        options = SimpleNamespace(crop_min_fraction=crop_min_fraction, zoom_out=0.0, zoom_out_max=3.0)
+        rng = random.Random(3)
+        pixels = torch.zeros(3, 100, 200, dtype=torch.uint8)
+        boxes, labels = torch.tensor([[90.0, 40.0, 110.0, 60.0]]), torch.tensor([1])
+        sizes = []
+        for _ in range(200):
+            image, kept, _ = ref.augment(pixels, boxes, labels, options, rng)
+            self.assertEqual(len(kept), 1, "the crop keeps every box centre")
+            sizes.append((image.shape[2], image.shape[1]))
+        return sizes
+
+    def test_the_crop_follows_crop_min_fraction_as_maskdets(self):
+        self.assertEqual(set(self.crop_sizes(1.0)), {(200, 100)})
+        widths = [w for w, _ in self.crop_sizes(0.6)]
+        self.assertGreaterEqual(min(widths), 120)
+        self.assertLess(min(w for w, _ in self.crop_sizes(0.3)), 120)
+        self.assertEqual(compare.MIRRORED["crop-min-fraction"], "--crop-min-fraction")
+
+
 def write_synthetic_voc(folder, count, seed):
     """count small photos of one or two coloured "faces" with VOC annotations."""
     rng = random.Random(seed)
