@@ -61,7 +61,7 @@ def main():
         snapshot, photo, flags = args.snapshot, args.photo, args.serve_flags
         if not snapshot:
             snapshot, photo = serve_util.tiny_snapshot(args.maskdet, args.make_voc, workdir)
-            # The server's own throughput: the first pass only (--min-face 0, the default).
+            # The server's own throughput: the first pass only (--min-face 0; the small-face pass is on by default).
             flags = ["--score-threshold", "0", "--queue-size", str(2 * args.clients), "--min-face", "0"] + flags
         body = open(photo, "rb").read()
         with serve_util.Server(args.maskdet, snapshot, *flags) as server:
