@@ -5,6 +5,7 @@
 #include "apps/cli/error_message.h"
 #include "apps/cli/flags.h"
 #include "apps/maskdet/commands.h"
+#include "apps/maskdet/train_settings.h"
 #include "cli/cli_test_util.h"
 
 namespace maskdet::cli_test {
@@ -94,6 +95,19 @@ struct BadCommand {
   std::string message;
 };
 
+TEST(TrainFlags, AugmentationFlagsReachTheRandomTransform) {
+  app::TrainSettings settings;
+  cli::Flags flags("maskdet train", "test");
+  app::bind_train_flags(flags, settings);
+  EXPECT_DOUBLE_EQ(app::augmentation(settings).crop_min_fraction, 0.6);  // the default, as torchvision's reference
+  flags.parse({"--crop-min-fraction", "0.3", "--scale-jitter", "0.8,1.25", "--zoom-out", "0.2"});
+  const data::RandomTransformOptions options = app::augmentation(settings);
+  EXPECT_DOUBLE_EQ(options.crop_min_fraction, 0.3);
+  EXPECT_DOUBLE_EQ(options.scale_jitter_min, 0.8);
+  EXPECT_DOUBLE_EQ(options.scale_jitter_max, 1.25);
+  EXPECT_DOUBLE_EQ(options.zoom_out_probability, 0.2);
+}
+
 TEST(MaskdetProgram, UsageMistakesSayWhatIsWrong) {
   const std::vector<BadCommand> cases = {
       {"", app::kExitUsage, "usage: maskdet <command>"},
@@ -105,6 +119,7 @@ TEST(MaskdetProgram, UsageMistakesSayWhatIsWrong) {
       {"train --data x --anchor-sizes 16,32,64,32,64", app::kExitUsage, "must be five increasing sizes > 0"},
       {"train --data x --scale-jitter 1.2", app::kExitUsage, "must be two factors MIN,MAX"},
       {"train --data x --zoom-out 2", app::kExitUsage, "--zoom-out must be a probability"},
+      {"train --data x --crop-min-fraction 0", app::kExitUsage, "--crop-min-fraction must be in (0, 1]"},
       {"train --data x --inference-min-side 16", app::kExitUsage, "the inference size must have"},
       {"train --data x --trainable-backbone-layers 7", app::kExitUsage, "at most 6 for mobilenet_v2"},
       {"train --data x --backbone resnet18 --freeze-backbone", app::kExitUsage, "would freeze randomly initialised"},

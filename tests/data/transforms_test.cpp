@@ -2,6 +2,7 @@
 // hand-computed values, normalisation, flips and crops checked pixel by pixel on an image whose
 // pixels encode their coordinates, rotation by 0 as the identity and by 90 degrees as an exact
 // permutation, colour factors at their extremes, and the composed random transform.
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -114,6 +115,25 @@ TEST(Geometric, CropShiftsClipsAndDropsBoxes) {
   EXPECT_EQ(s.boxes[0], (BoxAnnotation{10, 15, 20, 25, 0, false}));
   EXPECT_EQ(s.boxes[1], (BoxAnnotation{0, 5, 15, 15, 1, false}));
   EXPECT_THROW(crop(s, {0, 0, 51, 10}, BoxKeepRule{}), Error);
+}
+
+TEST(Geometric, RandomCropsSpanTheirMinimumFractionToTheWholeSide) {
+  const Sample s = sample_of(coordinate_image(90, 120), {});  // no box: the fraction alone decides
+  for (const double fraction : {0.3, 0.6, 1.0}) {
+    Generator gen(11);
+    double smallest = 1, largest = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+      const PixelRect r = random_crop_rect(s, fraction, gen);
+      ASSERT_TRUE(r.x >= 0 && r.y >= 0 && r.x + r.width <= 120 && r.y + r.height <= 90) << fraction;
+      for (const double f : {r.width / 120.0, r.height / 90.0}) {
+        ASSERT_GE(f, fraction - 0.01) << "trial " << trial;
+        smallest = std::min(smallest, f);
+        largest = std::max(largest, f);
+      }
+    }
+    EXPECT_LT(smallest, fraction + 0.05) << fraction;  // the draws reach both ends
+    EXPECT_GT(largest, 0.95) << fraction;
+  }
 }
 
 TEST(Geometric, RandomCropsKeepEveryBoxCentreInside) {
