@@ -12,10 +12,11 @@ namespace {
 int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
 }  // namespace
 
-Batch collate(const std::vector<PreparedSample>& samples, int size_divisible) {
+Batch collate(const std::vector<PreparedSample>& samples, int size_divisible, int canvas) {
   MASKDET_CHECK(!samples.empty(), "collate: no samples");
   MASKDET_CHECK(size_divisible > 0, "collate: size_divisible ", size_divisible, " must be positive");
-  int height = 0, width = 0;
+  MASKDET_CHECK(canvas >= 0, "collate: canvas ", canvas, " must be >= 0");
+  int height = canvas, width = canvas;
   for (const auto& s : samples) {
     height = std::max(height, s.size.height);
     width = std::max(width, s.size.width);

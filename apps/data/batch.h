@@ -27,8 +27,9 @@ struct Batch {
   size_t size() const { return indices.size(); }
 };
 
-// size_divisible: the multiple H and W are rounded up to.
-Batch collate(const std::vector<PreparedSample>& samples, int size_divisible = 32);
+// size_divisible: the multiple H and W are rounded up to. canvas > 0: H and W at least that, the
+// images padded at the bottom and right (inference's square canvas, apps/maskdet/detector.h).
+Batch collate(const std::vector<PreparedSample>& samples, int size_divisible = 32, int canvas = 0);
 
 // The batch's images zero-padded at the bottom and right to height x width (each at least the
 // batch's own): a rank of a data-parallel run pads its shard to the whole global batch's size,

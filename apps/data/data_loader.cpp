@@ -54,7 +54,7 @@ Batch DataLoader::make_batch(const std::vector<size_t>& order, int64_t epoch, in
   for (size_t i = begin + shard_begin; i < begin + shard_end; ++i)
     samples.push_back(prepare_sample(*source_, order[i], options_.pipeline, options_.seed,
                                      static_cast<uint64_t>(epoch)));
-  return collate(samples, options_.size_divisible);
+  return collate(samples, options_.size_divisible, options_.canvas);
 }
 
 Batch DataLoader::batch_at(int64_t epoch, int64_t step) const { return make_batch(epoch_order(epoch), epoch, step); }

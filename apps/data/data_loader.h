@@ -31,6 +31,7 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;     // drop a last batch smaller than batch_size
   int size_divisible = 32;
+  int canvas = 0;  // > 0: every batch at least canvas x canvas (collate)
   PipelineOptions pipeline;
   // Data parallelism: batches hold only this rank's shard of each global batch (batch_shard.h);
   // batch_size, the order and the steps stay the global ones.

@@ -2,6 +2,7 @@
 #include "apps/maskdet/detector.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "apps/data/sample_pipeline.h"
 #include "autograd/grad_mode.h"
@@ -126,11 +127,19 @@ std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, 
   return out;
 }
 
+int inference_canvas(const data::PipelineOptions& pipeline, int requested) {
+  MASKDET_CHECK(requested >= 0, "the canvas must be >= 0 px, got ", requested);
+  if (requested > 0) return requested;
+  if (pipeline.scale > 0 || !(pipeline.max_side > 0)) return 0;
+  return (static_cast<int>(std::ceil(pipeline.max_side)) + 31) / 32 * 32;
+}
+
 ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name) {
   data::Sample sample{image, {}, image.size(), name, 0};
   Generator unused;  // the pipeline draws nothing without augmentation
-  const data::Batch batch =
-      data::collate({data::prepare_sample(std::move(sample), inference_pipeline(detector.settings), unused)});
+  const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
+  const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), pipeline, unused)}, 32,
+                                          inference_canvas(pipeline, detector.canvas));
   return detect(*detector.model, batch, detector.device, detector.flip_test)[0];
 }
 

@@ -29,7 +29,18 @@ struct LoadedDetector {
   std::string path;
   bool averaged_weights = false;  // the snapshot's moving average of the weights (train --ema)
   bool flip_test = false;         // detect()'s, for the pictures the programs hand it
+  int canvas = 0;                 // inference_canvas's `requested`
 };
+
+// The side of the square canvas each image is padded to (at the bottom and right, at least)
+// before it goes through the model. Training's batches mix portrait and landscape photos, so
+// nearly every one is padded to the longer side's limit both ways, and the model learns with that
+// padding about each image (GroupNorm's statistics in the heads include it). Padded only to
+// multiples of 32, an image alone scored 0.857 mAP@0.5 on the validation split, in batches of 8
+// 0.892, on the canvas 0.896 however batched (docs/RESULTS.md, "The canvas").
+// requested > 0: that side; 0: the pipeline's max_side rounded up to 32 (none for a view at a
+// fixed scale, or a pipeline without a longer side's limit).
+int inference_canvas(const data::PipelineOptions& pipeline, int requested = 0);
 
 // score_threshold: the post-processing's (candidates below it are dropped before NMS);
 // class_agnostic_nms: PostprocessConfig's (retinanet/postprocess.h). `weights`: by default the
@@ -51,7 +62,8 @@ std::vector<ImageDetections> detect(RetinaNet& model, const data::Batch& batch, 
 ImageDetections nms_detections(const ImageDetections& detections, double iou_threshold, bool class_agnostic,
                                size_t max_detections);
 
-// One picture resized to the detector's inference size (inference_pipeline), as a batch of one.
+// One picture resized to the detector's inference size (inference_pipeline), as a batch of one
+// on the detector's canvas.
 ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name);
 
 }  // namespace maskdet::app

@@ -91,9 +91,9 @@ int evaluate_command(const std::vector<std::string>& args) {
   flags.add("--out", s.out, "DIR", "where results.json and precision_recall.png go (default: <snapshot folder>/evaluation)");
   flags.add("--cache", s.cache, "FILE", "prepared cache of the data set's images (used when it matches, else built)");
   flags.add("--batch-size", s.batch_size, "N",
-            "images per forward pass (0: the training batch size, which reproduces the validation figure "
-            "training logged: images of a batch are padded to one size, and padding changes the features near "
-            "an image's lower and right edges)");
+            "images per forward pass (0: the training batch size); on the canvas (--canvas) the figures do not "
+            "depend on it, with --canvas 32 they do: images of a batch are padded to one size, and the padding "
+            "changes the features");
   flags.add("--workers", s.workers, "N", "background threads preparing batches");
   s.size.bind(flags);
   flags.add("--device", s.device, "cpu|cuda", "where the model runs");
@@ -157,6 +157,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   options.device = device;
   options.small_faces = small_faces;
   options.flip_test = detector.flip_test;
+  options.canvas = detector.canvas;
   // The pass enlarges the image files themselves: a prepared cache holds them shrunk.
   if (options.small_faces.enabled())
     options.small_face_source = std::make_shared<SubsetSource>(open_image_source(all, "", 0, 1), indices);

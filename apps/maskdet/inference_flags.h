@@ -1,7 +1,7 @@
 // The flags `evaluate`, `detect` and `serve` share for how pictures go into the model:
 // --image-min-side and --image-max-side (the snapshot's inference size unless given),
-// --min-face (the small-face pass, small_face_pass.h) and --flip-test (detect()'s test-time
-// flip, detector.h).
+// --canvas (the square each image is padded to, detector.h), --min-face (the small-face pass,
+// small_face_pass.h) and --flip-test (detect()'s test-time flip, detector.h).
 #pragma once
 #include <string>
 
@@ -21,6 +21,7 @@ struct InferenceFlags {
   // to twenty (docs/RESULTS.md, "Faces of every size").
   double min_face = kDefaultMinFace;
   bool flip_test = false;
+  int canvas = 0;  // px; 0: the model's (inference_canvas, detector.h)
 
   void bind(cli::Flags& flags);
   // After parsing: cli::UsageError("maskdet <command>: ...") for a value out of range.

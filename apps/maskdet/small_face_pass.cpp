@@ -47,13 +47,13 @@ std::vector<SmallFaceLevel> small_face_levels(const SmallFacePass& pass, const d
 }
 
 std::vector<data::Batch> small_face_batches(const data::Sample& sample, const data::PipelineOptions& base,
-                                            const std::vector<SmallFaceLevel>& levels) {
+                                            const std::vector<SmallFaceLevel>& levels, int canvas) {
   std::vector<data::Batch> batches;
   for (const SmallFaceLevel& level : levels) {
     data::PipelineOptions enlarged = base;
     enlarged.scale = level.scale;
     Generator unused;  // the pipeline draws nothing without augmentation
-    batches.push_back(data::collate({data::prepare_sample(sample, enlarged, unused)}));
+    batches.push_back(data::collate({data::prepare_sample(sample, enlarged, unused)}, 32, canvas));
   }
   return batches;
 }
@@ -84,7 +84,8 @@ ImageDetections detect_picture_with_small_faces(const LoadedDetector& detector, 
   const std::vector<SmallFaceLevel> levels = small_face_levels(pass, pipeline, image.size());
   if (levels.empty()) return base;
   std::vector<ImageDetections> found;
-  for (const data::Batch& batch : small_face_batches({image, {}, image.size(), name, 0}, pipeline, levels))
+  const int canvas = inference_canvas(pipeline, detector.canvas);
+  for (const data::Batch& batch : small_face_batches({image, {}, image.size(), name, 0}, pipeline, levels, canvas))
     found.push_back(detect(*detector.model, batch, detector.device, detector.flip_test)[0]);
   return merge_small_faces(std::move(base), found, levels);
 }

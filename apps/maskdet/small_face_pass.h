@@ -51,9 +51,10 @@ constexpr double kMaxSmallFacePixels = 4e6;
 std::vector<SmallFaceLevel> small_face_levels(const SmallFacePass& pass, const data::PipelineOptions& base,
                                               data::PixelSize original);
 
-// `sample` at each of its levels, as batches of one (the same order); none when it needs no pass.
+// `sample` at each of its levels, as batches of one (the same order) on at least the first
+// pass's canvas (inference_canvas, detector.h); none when it needs no pass.
 std::vector<data::Batch> small_face_batches(const data::Sample& sample, const data::PipelineOptions& base,
-                                            const std::vector<SmallFaceLevel>& levels);
+                                            const std::vector<SmallFaceLevel>& levels, int canvas = 0);
 
 // The first pass's detections with each level's for the faces it answers for, that do not lie
 // mostly (over half their area) inside a detection of the first pass or of a smaller level that

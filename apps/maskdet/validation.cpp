@@ -54,6 +54,7 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
   loader_options.workers = options.workers;
   loader_options.shuffle = false;
   loader_options.pipeline = options.pipeline;
+  loader_options.canvas = inference_canvas(options.pipeline, options.canvas);
   // A rank's batches are batches of the single process: whole slices of its unshuffled order.
   const bool sharded = options.group && options.group->world_size() > 1;
   std::vector<size_t> mine;
@@ -81,7 +82,7 @@ ValidationRun validate(RetinaNet& model, std::shared_ptr<const data::SampleSourc
       const std::vector<SmallFaceLevel> levels = small_face_levels(options.small_faces, options.pipeline, original);
       if (levels.empty()) continue;
       std::vector<ImageDetections> found;
-      for (const data::Batch& batch : small_face_batches(sample, options.pipeline, levels)) {
+      for (const data::Batch& batch : small_face_batches(sample, options.pipeline, levels, loader_options.canvas)) {
         const auto start = std::chrono::steady_clock::now();
         found.push_back(detect(model, batch, options.device, options.flip_test)[0]);
         model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -23,6 +23,7 @@ struct ValidationOptions {
   double score_threshold = 0.5;  // for precision and recall
   Device device = Device::cpu();
   bool flip_test = false;  // detect()'s test-time flip
+  int canvas = 0;          // inference_canvas's `requested` (detector.h): 0, the pipeline's
   // Several ranks: each runs every world_size-th batch (the batches a single process would make)
   // and the detections are gathered, so every rank returns the single-process figures.
   dist::ProcessGroup* group = nullptr;
