@@ -8,6 +8,7 @@
 
 #include "apps/data/batch.h"
 #include "apps/maskdet/detector.h"
+#include "cli/random_retinanet.h"
 #include "tensor/creation.h"
 
 namespace maskdet::app {
@@ -48,17 +49,8 @@ TEST(Canvas, CollatePadsToItAtLeast) {
 }
 
 TEST(Canvas, APictureScoresTheSameAloneAsInABatch) {
-  TrainSettings settings;
-  settings.backbone = "resnet18";
-  settings.weights = "none";
-  settings.fpn_channels = 32;
-  settings.head_group_norm = true;
-  RetinaNetConfig config = retinanet_config(settings, 2);
-  config.postprocess.score_threshold = 0;  // random weights score about 0.01 everywhere
-  config.postprocess.detections_per_image = 50;
-  manual_seed(5);
-  RetinaNet model(config);
-  model.eval();
+  const auto model_owner = random_retinanet(5, 50, /*head_group_norm=*/true);
+  RetinaNet& model = *model_owner;
 
   const data::PreparedSample landscape = picture(40, 56, 0, 1), portrait = picture(90, 40, 1, 2);
   auto scores_of_landscape = [&](const data::Batch& batch) {

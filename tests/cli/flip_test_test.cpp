@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "apps/maskdet/detector.h"
+#include "cli/random_retinanet.h"
 #include "tensor/creation.h"
 
 namespace maskdet::app {
@@ -46,16 +47,8 @@ std::vector<std::tuple<float, int, float, float, float, float>> sorted(const Ima
 }
 
 TEST(FlipTest, DetectionsOfTheMirrorImageAreTheMirroredDetections) {
-  TrainSettings settings;
-  settings.backbone = "resnet18";
-  settings.weights = "none";
-  settings.fpn_channels = 32;
-  RetinaNetConfig config = retinanet_config(settings, 2);
-  config.postprocess.score_threshold = 0;  // random weights score about 0.01 everywhere
-  config.postprocess.detections_per_image = 100;
-  manual_seed(3);
-  RetinaNet model(config);
-  model.eval();
+  const auto model_owner = random_retinanet(3, 100);
+  RetinaNet& model = *model_owner;
 
   const std::vector<ImageDetections> plain = detect(model, two_pictures(false), Device::cpu(), false);
   const std::vector<ImageDetections> flipped = detect(model, two_pictures(false), Device::cpu(), true);
