@@ -27,9 +27,13 @@ struct Batch {
   size_t size() const { return indices.size(); }
 };
 
+// The multiple a batch's H and W are rounded up to by default: the stride of C5, so that every
+// pyramid level's cells line up with the image's.
+constexpr int kSizeDivisible = 32;
+
 // size_divisible: the multiple H and W are rounded up to. canvas > 0: H and W at least that, the
 // images padded at the bottom and right (inference's square canvas, apps/maskdet/detector.h).
-Batch collate(const std::vector<PreparedSample>& samples, int size_divisible = 32, int canvas = 0);
+Batch collate(const std::vector<PreparedSample>& samples, int size_divisible = kSizeDivisible, int canvas = 0);
 
 // The batch's images zero-padded at the bottom and right to height x width (each at least the
 // batch's own): a rank of a data-parallel run pads its shard to the whole global batch's size,

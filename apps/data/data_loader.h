@@ -30,7 +30,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   bool shuffle = true;
   bool drop_last = false;     // drop a last batch smaller than batch_size
-  int size_divisible = 32;
+  int size_divisible = kSizeDivisible;
   int canvas = 0;  // > 0: every batch at least canvas x canvas (collate)
   PipelineOptions pipeline;
   // Data parallelism: batches hold only this rank's shard of each global batch (batch_shard.h);

@@ -1,6 +1,7 @@
 // Matching annotated boxes to anchors as training does (anchor_check.h).
 #include "apps/maskdet/anchor_check.h"
 
+#include "apps/data/batch.h"
 #include "retinanet/box_ops.h"
 #include "retinanet/matcher.h"
 #include "tensor/creation.h"
@@ -8,8 +9,11 @@
 namespace maskdet::app {
 
 namespace {
-constexpr int64_t kSizeDivisible = 32;  // data::collate's default, the batch padding
-int64_t round_up(int64_t v) { return (v + kSizeDivisible - 1) / kSizeDivisible * kSizeDivisible; }
+// Up to data::collate's default multiple, the batch padding.
+int64_t round_up(int64_t v) {
+  constexpr int64_t m = data::kSizeDivisible;
+  return (v + m - 1) / m * m;
+}
 int64_t half_rounded_up(int64_t v) { return (v + 1) / 2; }
 }  // namespace
 

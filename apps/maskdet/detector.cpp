@@ -131,15 +131,16 @@ int inference_canvas(const data::PipelineOptions& pipeline, int requested) {
   MASKDET_CHECK(requested >= 0, "the canvas must be >= 0 px, got ", requested);
   if (requested > 0) return requested;
   if (pipeline.scale > 0 || !(pipeline.max_side > 0)) return 0;
-  return (static_cast<int>(std::ceil(pipeline.max_side)) + 31) / 32 * 32;
+  const int side = static_cast<int>(std::ceil(pipeline.max_side));
+  return (side + data::kSizeDivisible - 1) / data::kSizeDivisible * data::kSizeDivisible;
 }
 
 ImageDetections detect_picture(const LoadedDetector& detector, const data::RgbImage& image, const std::string& name) {
   data::Sample sample{image, {}, image.size(), name, 0};
   Generator unused;  // the pipeline draws nothing without augmentation
   const data::PipelineOptions pipeline = inference_pipeline(detector.settings);
-  const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), pipeline, unused)}, 32,
-                                          inference_canvas(pipeline, detector.canvas));
+  const data::Batch batch = data::collate({data::prepare_sample(std::move(sample), pipeline, unused)},
+                                          data::kSizeDivisible, inference_canvas(pipeline, detector.canvas));
   return detect(*detector.model, batch, detector.device, detector.flip_test)[0];
 }
 

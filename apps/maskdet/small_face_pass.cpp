@@ -53,7 +53,7 @@ std::vector<data::Batch> small_face_batches(const data::Sample& sample, const da
     data::PipelineOptions enlarged = base;
     enlarged.scale = level.scale;
     Generator unused;  // the pipeline draws nothing without augmentation
-    batches.push_back(data::collate({data::prepare_sample(sample, enlarged, unused)}, 32, canvas));
+    batches.push_back(data::collate({data::prepare_sample(sample, enlarged, unused)}, data::kSizeDivisible, canvas));
   }
   return batches;
 }
