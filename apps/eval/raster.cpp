@@ -70,11 +70,13 @@ bool clip_segment(double& x0, double& y0, double& x1, double& y1, double x_min, 
     }
   }
   if (t_enter > t_leave) return false;
+  // Clamped: the ends lie on the clip's edges in exact arithmetic, and rounding (with fused
+  // multiply-adds under -march=native, -5.6e-16 for an end at 0) must not put them outside.
   const double start_x = x0, start_y = y0;
-  x0 = start_x + t_enter * dx;
-  y0 = start_y + t_enter * dy;
-  x1 = start_x + t_leave * dx;
-  y1 = start_y + t_leave * dy;
+  x0 = std::clamp(start_x + t_enter * dx, x_min, x_max);
+  y0 = std::clamp(start_y + t_enter * dy, y_min, y_max);
+  x1 = std::clamp(start_x + t_leave * dx, x_min, x_max);
+  y1 = std::clamp(start_y + t_leave * dy, y_min, y_max);
   return true;
 }
 
